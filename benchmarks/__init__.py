@@ -1,0 +1,1 @@
+"""Reproducible benchmarks against peers run on the same machine (see README.md)."""

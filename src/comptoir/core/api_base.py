@@ -1,0 +1,246 @@
+"""The JSON API's foundation: one error shape, and organisation-scoped endpoints.
+
+Every 4xx answer is `{"code": …, "message": …, "details": …}`. Endpoints under
+`/orgs/{org}/…` are declared with `org_endpoint`, which resolves the caller's
+membership (404 for an outsider), refuses writes with a read-only token, and
+checks the role matrix (403), before the handler runs with the membership.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
+from functools import wraps
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.functional_validators import ModelWrapValidatorHandler
+
+from comptoir.core.access import RouteRule, register_route, require
+from comptoir.core.errors import DomainError, Forbidden
+from comptoir.core.models import Membership
+from comptoir.core.roles import Action, Resource
+
+# Value types Ninja's DjangoGetter hands over unchanged (not callable, not a manager,
+# queryset or file): a dict holding only these validates the same with or without it.
+_PLAIN_TYPES = frozenset(
+    {str, int, float, bool, type(None), UUID, datetime, date, time, Decimal, list, tuple, dict}
+)
+
+
+class OutSchema(Schema):
+    """A response schema for handlers that return plain dicts (e.g. `member_out`).
+
+    Ninja's `Schema` wraps every object it validates in a `DjangoGetter`, so that a
+    schema can read model attributes, managers and `resolve_*` methods; on a dict of
+    plain values that wrapper only adds a Python call per field, which costs ~10x the
+    validation itself on a 1,000-item list. Such a dict is validated directly; anything
+    else (a model instance, a value needing conversion, a schema with resolvers or
+    extra="forbid") goes through Ninja's own path, so the result is the same either way.
+    """
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(
+        cls, values: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
+        if (
+            type(values) is dict
+            and not cls._ninja_resolvers
+            and cls.model_config.get("extra") != "forbid"
+            and not cls.model_config.get("validate_assignment", False)
+            and _PLAIN_TYPES.issuperset(map(type, values.values()))
+        ):
+            return handler(values)
+        # Ninja's own path (pydantic's decorator proxy is callable at run time).
+        return super()._run_root_validator(values, handler, info)  # type: ignore[operator]
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema's "integer" is any number without a fraction: 4.0 is 4."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it: 4 and 4.0, never `false` or "4"; within what a
+# database BIGINT holds, so an out-of-range number is a 422 and never a 500 on save.
+BIGINT_MAX = 2**63 - 1
+WholeNumber = Annotated[
+    StrictInt, BeforeValidator(_whole), Field(ge=-BIGINT_MAX - 1, le=BIGINT_MAX)
+]
+
+
+class InSchema(Schema):
+    """A JSON request body, validated as published: an object, nothing else.
+
+    Ninja's `Schema` reads any value through attribute access, so `[null, null]` passed for
+    a schema whose fields all have defaults: a request the OpenAPI document calls invalid
+    was accepted. Declare booleans and integers `StrictBool` / `StrictInt` for the same
+    reason (pydantic turns `0` into `false` and `"12"` into `12`); dates, UUIDs and
+    decimals keep pydantic's conversion from JSON strings.
+    """
+
+    model_config = ConfigDict(from_attributes=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(
+        cls, values: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
+        return handler(values)  # plain pydantic: a dict, or an error
+
+
+class StrictParser(Parser):
+    """Ninja's JSON and query-string reading, refusing what no field can hold.
+
+    - U+0000 anywhere (PostgreSQL cannot store it in text: it was a 500 there);
+    - a query parameter given twice when it takes one value (Ninja kept the last one):
+      the values are passed on as a list, which the field's validation refuses.
+    Both answer 422 `invalid_input`.
+    """
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        _refuse_nul(data, "body")
+        return data
+
+    def parse_querydict(
+        self, data: Any, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key in data:
+            values = data.getlist(key)
+            result[key] = values if key in list_fields or len(values) > 1 else values[0]
+            _refuse_nul([key, *values], f"query.{key}")
+        return result
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise NinjaValidationError(
+                [{"loc": where.split("."), "msg": _("The character U+0000 is not allowed.")}]
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{where}.{index}")
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+class Principal(Protocol):
+    """Who is calling the API: a personal or station token, or a web session."""
+
+    user: Any
+
+    def membership(self, org_slug: str) -> Membership: ...
+
+    @property
+    def may_write(self) -> bool: ...
+
+
+def error_response(
+    api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, details: Any = None
+) -> HttpResponse:
+    body = {"code": code, "message": message, "details": details if details is not None else {}}
+    return api.create_response(request, body, status=status)
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Map every refusal to the one error shape."""
+
+    def domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return error_response(api, request, exc.status, exc.code, exc.message, exc.details)
+
+    def validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        details = [
+            {
+                "where": ".".join(str(part) for part in error.get("loc", [])),
+                "problem": error.get("msg", ""),
+            }
+            for error in exc.errors
+        ]
+        where = ", ".join(item["where"] for item in details) or "request"
+        message = _("Invalid input at %(where)s.") % {"where": where}
+        return error_response(api, request, 422, "invalid_input", message, details)
+
+    def authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        message = _("Authentication required: send “Authorization: Bearer <token>”.")
+        return error_response(api, request, 401, "unauthenticated", message)
+
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return error_response(api, request, 404, "not_found", _("Not found."))
+
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, NinjaValidationError):  # raised by StrictParser.parse_body
+            return validation(request, exc.__cause__)
+        return error_response(api, request, exc.status_code, "http_error", str(exc))
+
+    # Ninja types handlers as taking the exception or its class; they get an instance.
+    api.add_exception_handler(DomainError, domain)  # type: ignore[arg-type]
+    api.add_exception_handler(NinjaValidationError, validation)  # type: ignore[arg-type]
+    api.add_exception_handler(AuthenticationError, authentication)  # type: ignore[arg-type]
+    api.add_exception_handler(Http404, not_found)  # type: ignore[arg-type]
+    api.add_exception_handler(HttpError, http_error)  # type: ignore[arg-type]
+
+
+Handler = Callable[..., Any]
+
+
+def org_endpoint(
+    name: str, resource: Resource | None, action: Action = Action.VIEW
+) -> Callable[[Handler], Handler]:
+    """Wrap an API handler `(request, member, …)` into `(request, org: str, …)`."""
+
+    def decorate(handler: Handler) -> Handler:
+        register_route(RouteRule(name, "api", resource, action, ()))
+
+        @wraps(handler)
+        def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> Any:
+            principal: Principal = request.auth  # type: ignore[attr-defined]
+            member = principal.membership(org)
+            if action is not Action.VIEW and not principal.may_write:
+                raise Forbidden(_("This token is read-only."), code="read_only_token")
+            require(member, resource, action)
+            return handler(request, member, *args, **kwargs)
+
+        wrapper.__signature__ = public_signature(handler)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def public_signature(handler: Handler) -> inspect.Signature:
+    """The handler's signature as the API sees it: `member` becomes the `org` path part."""
+    hints = typing.get_type_hints(handler, include_extras=True)  # keep Query[...]
+    params = list(inspect.signature(handler).parameters.values())
+    request, _member, *rest = params
+    org = inspect.Parameter("org", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)
+    resolved = [param.replace(annotation=hints.get(param.name, param.annotation)) for param in rest]
+    return inspect.Signature([request, org, *resolved])

@@ -1,0 +1,197 @@
+"""French sample data for the demo and generated data sets (names, streets, towns)."""
+
+from __future__ import annotations
+
+import random
+
+FIRST_NAMES = [
+    "Jean",
+    "Marie",
+    "Pierre",
+    "Nathalie",
+    "Philippe",
+    "Isabelle",
+    "Nicolas",
+    "Sophie",
+    "Laurent",
+    "Catherine",
+    "Julien",
+    "Céline",
+    "Thomas",
+    "Aurélie",
+    "François",
+    "Sandrine",
+    "Antoine",
+    "Émilie",
+    "Olivier",
+    "Camille",
+    "Mathieu",
+    "Élodie",
+    "Hugo",
+    "Léa",
+    "Louis",
+    "Chloé",
+    "Gabriel",
+    "Manon",
+    "Arthur",
+    "Inès",
+    "Bernard",
+    "Monique",
+    "Yves",
+    "Hélène",
+]
+LAST_NAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefèvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Masson",
+    "Sanchez",
+    "Gérard",
+    "Nguyen",
+    "Boyer",
+    "Denis",
+]
+STREETS = [
+    "rue Nationale",
+    "rue de Paris",
+    "rue Faidherbe",
+    "boulevard de la Liberté",
+    "rue Esquermoise",
+    "avenue du Peuple Belge",
+    "rue Solférino",
+    "rue de Béthune",
+    "rue Gambetta",
+    "rue des Postes",
+    "boulevard Vauban",
+    "rue Saint-Sauveur",
+    "rue de la Monnaie",
+    "avenue de la République",
+    "rue Jean Jaurès",
+    "rue Victor Hugo",
+    "rue Pasteur",
+    "place du Général de Gaulle",
+    "rue du Molinel",
+    "rue des Arts",
+    "rue Léon Gambetta",
+    "allée des Tilleuls",
+    "chemin des Prés",
+    "rue du Moulin",
+    "impasse des Lilas",
+    "rue de la Gare",
+    "rue de l'Église",
+    "avenue Foch",
+    "rue Jules Ferry",
+    "rue Anatole France",
+    "quai de la Deûle",
+    "rue d'Arras",
+]
+TOWNS = [
+    ("59000", "Lille"),
+    ("59800", "Lille"),
+    ("59100", "Roubaix"),
+    ("59200", "Tourcoing"),
+    ("59650", "Villeneuve-d'Ascq"),
+    ("59700", "Marcq-en-Barœul"),
+    ("59110", "La Madeleine"),
+    ("59130", "Lambersart"),
+    ("59170", "Croix"),
+    ("59290", "Wasquehal"),
+    ("59300", "Valenciennes"),
+    ("59500", "Douai"),
+    ("62000", "Arras"),
+    ("62300", "Lens"),
+    ("62400", "Béthune"),
+    ("62200", "Boulogne-sur-Mer"),
+    ("62100", "Calais"),
+    ("59140", "Dunkerque"),
+    ("59400", "Cambrai"),
+    ("59120", "Loos"),
+]
+AGENCIES = [
+    "Agence du Beffroi",
+    "Immobilière des Flandres",
+    "Nord Habitat Conseil",
+    "Square Habitat",
+    "Agence Vauban Immobilier",
+    "Citya Lille",
+    "Foncia Métropole",
+    "Immo Deûle",
+    "Agence de la Grand-Place",
+    "Opale Immobilier",
+    "L'Adresse Roubaix",
+    "Century 21 Arras",
+]
+NOTARIES = [
+    "Office notarial Lemaire & Associés",
+    "SCP Dufour-Caron",
+    "Étude de Maître Vasseur",
+    "Notaires du Vieux-Lille",
+    "Office notarial de la Scarpe",
+]
+
+
+def person(rng: random.Random) -> tuple[str, str]:
+    return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+
+
+def address(rng: random.Random) -> tuple[str, str, str]:
+    postcode, town = rng.choice(TOWNS)
+    return f"{rng.randint(1, 180)} {rng.choice(STREETS)}", postcode, town
+
+
+def phone(rng: random.Random) -> str:
+    prefix = rng.choice(["06", "07", "03"])
+    return prefix + "".join(f" {rng.randint(0, 99):02d}" for _ in range(4))
+
+
+def ascii_slug(text: str) -> str:
+    from comptoir.core.text import fold
+
+    return "".join(char for char in fold(text) if char.isalnum())
