@@ -1,0 +1,525 @@
+"""A dossier as the stations see it: the `dossier.json` document, its revisions
+and the organisation's change sequence (docs/sync/protocol.md).
+
+Every write to a dossier, from the web or from a station, goes through
+`commit_revision`: it takes the next change sequence (the counter row stays
+locked until commit, so a change feed reader never skips a sequence) and keeps
+the document as a revision. Nothing here deletes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from comptoir.contacts.models import Contact
+from comptoir.core.models import Membership, Organization
+from comptoir.core.text import search_key
+from comptoir.dossiers.lifecycle import Status
+from comptoir.dossiers.models import (
+    ChangeCounter,
+    Document,
+    Dossier,
+    DossierRevision,
+    Mission,
+    MissionType,
+)
+
+SCHEMA_VERSION = 1
+HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MISSION_RE = re.compile(r"^[a-z0-9_-]{1,30}$")
+SURFACE_RE = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+PROPERTY_TYPES = {"", *Dossier.PropertyType.values}
+TOP_KEYS = {
+    "schema",
+    "id",
+    "number",
+    "year",
+    "status",
+    "created_at",
+    "missions",
+    "client",
+    "property",
+    "appointment",
+    "operator",
+    "custom_fields",
+    "files",
+}
+CLIENT_KEYS = {"name": 200, "email": 254, "phone": 30, "street": 200, "postcode": 10, "city": 100}
+PROPERTY_TEXT = {"street": 200, "postcode": 10, "city": 100, "lots": 200, "floor": 30}
+
+
+# --- canonical form and revision ids -----------------------------------------
+
+
+def canonical(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def generation(rev: str | None) -> int:
+    if not rev:
+        return 0
+    head, _sep, _digest = rev.partition("-")
+    return int(head) if head.isdigit() else 0
+
+
+def revision_id(document: dict[str, Any], base_rev: str | None) -> str:
+    return f"{generation(base_rev) + 1}-{hashlib.sha256(canonical(document)).hexdigest()[:32]}"
+
+
+# --- validation ----------------------------------------------------------------
+
+
+class DocumentErrors(Exception):
+    """A document that breaks the schema: every error, each with where it is."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors))
+        self.errors = errors
+
+
+def safe_file_name(name: Any) -> bool:
+    return (
+        isinstance(name, str)
+        and 0 < len(name.encode()) <= 255
+        and name not in {".", ".."}
+        and "/" not in name
+        and "\\" not in name
+        and not CONTROL_RE.search(name)
+    )
+
+
+def validate(document: Any) -> dict[str, Any]:
+    """Check a document against docs/sync/dossier.schema.json; raise DocumentErrors."""
+    errors: list[dict[str, Any]] = []
+
+    def fail(loc: Iterable[Any], msg: str) -> None:
+        errors.append({"loc": list(loc), "msg": msg})
+
+    if not isinstance(document, dict):
+        raise DocumentErrors([{"loc": [], "msg": "the document must be a JSON object"}])
+    for key in sorted(set(document) - TOP_KEYS):
+        fail([key], "unknown field")
+    for key in ("schema", "id", "number", "year", "status", "missions"):
+        if key not in document:
+            fail([key], "required field missing")
+    if "schema" in document and document["schema"] != SCHEMA_VERSION:
+        fail(["schema"], f"must be {SCHEMA_VERSION}")
+    if "id" in document and not (isinstance(document["id"], str) and UUID_RE.match(document["id"])):
+        fail(["id"], "must be a lower-case UUID")
+    number = document.get("number")
+    if "number" in document and not (
+        isinstance(number, str) and 0 < len(number) <= 30 and safe_file_name(number)
+    ):
+        fail(["number"], "must be 1 to 30 characters, without / \\ or control characters")
+    year = document.get("year")
+    if "year" in document and not (
+        isinstance(year, int) and not isinstance(year, bool) and 1990 <= year <= 2200
+    ):
+        fail(["year"], "must be a year between 1990 and 2200")
+    if "status" in document and document["status"] not in Status.values:
+        fail(["status"], f"must be one of {', '.join(Status.values)}")
+    for key in ("created_at", "appointment"):
+        value = document.get(key)
+        if value is not None and not (isinstance(value, str) and _datetime(value)):
+            fail([key], "must be an ISO 8601 date-time with its offset, or null")
+    missions = document.get("missions")
+    if "missions" in document:
+        if not isinstance(missions, list):
+            fail(["missions"], "must be a list of mission codes")
+        else:
+            for index, code in enumerate(missions):
+                if not (isinstance(code, str) and MISSION_RE.match(code)):
+                    fail(["missions", index], "must be a code of a-z, 0-9, _ or -")
+            if len({json.dumps(code) for code in missions}) != len(missions):
+                fail(["missions"], "codes must not repeat")
+    _validate_client(document.get("client"), fail)
+    _validate_property(document.get("property", {}), fail)
+    operator = document.get("operator")
+    if operator is not None and not (isinstance(operator, str) and len(operator) <= 10):
+        fail(["operator"], "must be initials (at most 10 characters) or null")
+    custom = document.get("custom_fields", {})
+    if not isinstance(custom, dict):
+        fail(["custom_fields"], "must be an object")
+    else:
+        for key, value in custom.items():
+            if not (value is None or isinstance(value, str | int | float | bool)):
+                fail(["custom_fields", key], "must be text, a number, true/false or null")
+    _validate_files(document.get("files", []), fail)
+    if errors:
+        raise DocumentErrors(errors)
+    return document
+
+
+def _validate_client(client: Any, fail: Any) -> None:
+    if client is None:
+        return
+    if not isinstance(client, dict):
+        fail(["client"], "must be an object or null")
+        return
+    for key in sorted(set(client) - set(CLIENT_KEYS)):
+        fail(["client", key], "unknown field")
+    if not (isinstance(client.get("name"), str) and client["name"].strip()):
+        fail(["client", "name"], "required, not empty")
+    for key, limit in CLIENT_KEYS.items():
+        value = client.get(key, "")
+        if not isinstance(value, str) or len(value) > limit:
+            fail(["client", key], f"must be text of at most {limit} characters")
+
+
+def _validate_property(prop: Any, fail: Any) -> None:
+    if not isinstance(prop, dict):
+        fail(["property"], "must be an object")
+        return
+    known = {*PROPERTY_TEXT, "type", "surface", "year_built"}
+    for key in sorted(set(prop) - known):
+        fail(["property", key], "unknown field")
+    for key, limit in PROPERTY_TEXT.items():
+        value = prop.get(key, "")
+        if not isinstance(value, str) or len(value) > limit:
+            fail(["property", key], f"must be text of at most {limit} characters")
+    if prop.get("type", "") not in PROPERTY_TYPES:
+        fail(["property", "type"], f"must be one of {', '.join(sorted(PROPERTY_TYPES - {''}))}")
+    surface = prop.get("surface")
+    if surface is not None and not (isinstance(surface, str) and SURFACE_RE.match(surface)):
+        fail(["property", "surface"], "must be a decimal like 48.50, or null")
+    built = prop.get("year_built")
+    if built is not None and not (
+        isinstance(built, int) and not isinstance(built, bool) and 1000 <= built <= 2200
+    ):
+        fail(["property", "year_built"], "must be a year or null")
+
+
+def _validate_files(files: Any, fail: Any) -> None:
+    if not isinstance(files, list):
+        fail(["files"], "must be a list")
+        return
+    seen: set[str] = set()
+    for index, item in enumerate(files):
+        if not isinstance(item, dict) or set(item) != {"name", "sha256", "size"}:
+            fail(["files", index], "must be {name, sha256, size}")
+            continue
+        if not safe_file_name(item["name"]):
+            fail(["files", index, "name"], "not a plain file name (no /, \\, .. or controls)")
+        elif item["name"].casefold() in seen:
+            fail(["files", index, "name"], "the same name appears twice")
+        else:
+            seen.add(item["name"].casefold())
+        if not (isinstance(item["sha256"], str) and HASH_RE.match(item["sha256"])):
+            fail(["files", index, "sha256"], "must be 64 lower-case hex digits")
+        size = item["size"]
+        if not (isinstance(size, int) and not isinstance(size, bool) and size >= 0):
+            fail(["files", index, "size"], "must be a whole number of bytes")
+
+
+def in_utc(moment: datetime) -> datetime | None:
+    """The same instant in UTC, or None when it falls outside the calendar.
+
+    Databases refuse offsets beyond ±15:59 (an ISO string may carry +18:32), so
+    instants are stored in UTC whatever offset they came with.
+    """
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _datetime(value: str) -> datetime | None:
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    return in_utc(parsed) if parsed is not None and parsed.tzinfo is not None else None
+
+
+# --- records -> document ---------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
+def files_of(dossier: Dossier) -> list[dict[str, Any]]:
+    documents = Document.objects.filter(dossier=dossier, removed_at__isnull=True).values_list(
+        "name", "sha256", "size"
+    )
+    return sorted(
+        ({"name": name, "sha256": sha, "size": size} for name, sha, size in documents),
+        key=lambda item: item["name"],
+    )
+
+
+def client_of(contact: Contact | None) -> dict[str, str] | None:
+    if contact is None:
+        return None
+    address = contact.addresses.first()
+    return {
+        "name": contact.display_name[:200],
+        "email": contact.email,
+        "phone": contact.phone,
+        "street": address.street if address else "",
+        "postcode": address.postcode if address else "",
+        "city": address.city if address else "",
+    }
+
+
+def to_document(dossier: Dossier, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document the web's records say; fields the web does not keep come from `base`."""
+    base = base or {}
+    custom = dict(base.get("custom_fields") or {})
+    custom.update(dossier.custom_fields or {})
+    return {
+        "schema": SCHEMA_VERSION,
+        "id": str(dossier.public_id),
+        "number": dossier.number,
+        "year": dossier.year,
+        "status": dossier.status,
+        "created_at": _iso(dossier.created_at),
+        "missions": sorted(dossier.missions.values_list("mission_type__code", flat=True)),
+        "client": client_of(dossier.ordering_party),
+        "property": {
+            "street": dossier.property_street,
+            "postcode": dossier.property_postcode,
+            "city": dossier.property_city,
+            "type": dossier.property_type,
+            "surface": None if dossier.surface is None else f"{dossier.surface:.2f}",
+            "year_built": dossier.year_built,
+            "lots": dossier.lots,
+            "floor": dossier.floor,
+        },
+        "appointment": _iso(dossier.appointment_at),
+        "operator": (dossier.technician.initials or None) if dossier.technician else None,
+        "custom_fields": custom,
+        "files": files_of(dossier),
+    }
+
+
+def head_document(dossier: Dossier) -> dict[str, Any] | None:
+    if not dossier.revision:
+        return None
+    return (
+        DossierRevision.objects.filter(dossier=dossier, rev=dossier.revision)
+        .values_list("document", flat=True)
+        .first()
+    )
+
+
+# --- the change sequence and revisions ---------------------------------------------
+
+
+def next_sequences(org: Organization, count: int = 1) -> int:
+    """Take `count` sequences; returns the last. The row stays locked until commit."""
+    updated = ChangeCounter.objects.filter(organization=org).update(last=F("last") + count)
+    if not updated:
+        ChangeCounter.objects.get_or_create(organization=org)
+        ChangeCounter.objects.filter(organization=org).update(last=F("last") + count)
+    return ChangeCounter.objects.filter(organization=org).values_list("last", flat=True).get()
+
+
+def commit_revision(
+    dossier: Dossier,
+    document: dict[str, Any],
+    *,
+    source: str,
+    base_rev: str | None = None,
+    rev: str | None = None,
+) -> DossierRevision:
+    """Make `document` the dossier's head: a new revision and a new change sequence."""
+    base = dossier.revision if base_rev is None else base_rev
+    rev = rev or revision_id(document, base)
+    revision = DossierRevision.objects.create(
+        dossier=dossier, rev=rev, base_rev=base or "", document=document, source=source[:120]
+    )
+    dossier.revision = rev
+    dossier.change_seq = next_sequences(dossier.organization)
+    dossier.files_size = sum(item["size"] for item in document.get("files", []))
+    Dossier.objects.filter(pk=dossier.pk).update(
+        revision=rev, change_seq=dossier.change_seq, files_size=dossier.files_size
+    )
+    return revision
+
+
+def touch(dossier: Dossier, *, source: str) -> None:
+    """After a write on the web: the records become the head document (if they changed)."""
+    dossier.refresh_from_db()
+    current = head_document(dossier)
+    document = to_document(dossier, current)
+    if current is not None and canonical(current) == canonical(document):
+        return
+    commit_revision(dossier, document, source=source)
+
+
+def bump(dossier: Dossier) -> None:
+    """A change stations must see that is not in the document (deletion, quarantine)."""
+    dossier.change_seq = next_sequences(dossier.organization)
+    Dossier.objects.filter(pk=dossier.pk).update(change_seq=dossier.change_seq)
+
+
+# --- document -> records -------------------------------------------------------------
+
+
+class Materializer:
+    """Writes station documents into the web's records; caches lookups for a batch."""
+
+    def __init__(self, org: Organization) -> None:
+        self.org = org
+        self.operators = {
+            member.initials.upper(): member
+            for member in Membership.objects.filter(organization=org).exclude(initials="")
+        }
+        self.mission_types = {
+            mission.code: mission for mission in MissionType.objects.filter(organization=org)
+        }
+        self.contacts: dict[str, Contact] = {}
+
+    def mission_type(self, code: str) -> MissionType:
+        found = self.mission_types.get(code)
+        if found is None:
+            found, _created = MissionType.objects.get_or_create(
+                organization=self.org, code=code, defaults={"label": code.upper()}
+            )
+            self.mission_types[code] = found
+        return found
+
+    def contact(self, client: dict[str, Any] | None) -> Contact | None:
+        if not client:
+            return None
+        name = client["name"].strip()
+        email = (client.get("email") or "").strip()
+        key = email.casefold() if email else search_key(name)
+        if key in self.contacts:
+            return self.contacts[key]
+        queryset = Contact.objects.filter(organization=self.org)
+        found = (
+            queryset.filter(email__iexact=email).first()
+            if email
+            else queryset.filter(sort_name=search_key(name)[:200]).first()
+        )
+        if found is None:
+            found = Contact(
+                organization=self.org,
+                kind=Contact.Kind.COMPANY,
+                company_name=name,
+                email=email,
+                phone=(client.get("phone") or "")[:30],
+            )
+            found.refresh_search_text(addresses=[], channels=[])
+            found.save()
+            if any(client.get(part) for part in ("street", "postcode", "city")):
+                found.addresses.create(
+                    street=client.get("street", ""),
+                    postcode=client.get("postcode", ""),
+                    city=client.get("city", ""),
+                )
+                found.refresh_search_text()
+                found.save(update_fields=["search_text", "sort_name"])
+        self.contacts[key] = found
+        return found
+
+    def fill(self, dossier: Dossier, document: dict[str, Any]) -> None:
+        """Set the dossier's fields from a validated document (not saved)."""
+        prop = document.get("property") or {}
+        dossier.year = document["year"]
+        dossier.status = document["status"]
+        if document.get("created_at"):
+            dossier.created_at = _datetime(document["created_at"]) or dossier.created_at
+        dossier.ordering_party = self.contact(document.get("client"))
+        dossier.property_street = prop.get("street", "")
+        dossier.property_postcode = prop.get("postcode", "")
+        dossier.property_city = prop.get("city", "")
+        dossier.property_type = prop.get("type", "")
+        dossier.surface = _decimal(prop.get("surface"))
+        dossier.year_built = prop.get("year_built")
+        dossier.lots = prop.get("lots", "")
+        dossier.floor = prop.get("floor", "")
+        appointment = document.get("appointment")
+        dossier.appointment_at = _datetime(appointment) if appointment else None
+        operator = document.get("operator")
+        dossier.technician = self.operators.get(operator.upper()) if operator else None
+        dossier.custom_fields = dict(document.get("custom_fields") or {})
+        dossier.refresh_search_text()
+
+    def set_missions(self, dossier: Dossier, codes: list[str]) -> None:
+        wanted = {self.mission_type(code).pk for code in codes}
+        current = set(dossier.missions.values_list("mission_type_id", flat=True))
+        if wanted == current:
+            return
+        dossier.missions.exclude(mission_type_id__in=wanted).delete()
+        Mission.objects.bulk_create(
+            [Mission(dossier=dossier, mission_type_id=pk) for pk in wanted - current]
+        )
+
+    def set_files(
+        self, dossier: Dossier, files: list[dict[str, Any]], *, source: str, paths: dict[str, str]
+    ) -> None:
+        """Make the dossier's document list match the manifest; removed ones are kept."""
+        now = timezone.now()
+        current = {
+            doc.name: doc
+            for doc in Document.objects.filter(dossier=dossier, removed_at__isnull=True)
+        }
+        wanted = {item["name"]: item for item in files}
+        stale = [
+            doc.pk
+            for name, doc in current.items()
+            if name not in wanted or wanted[name]["sha256"] != doc.sha256
+        ]
+        if stale:
+            Document.objects.filter(pk__in=stale).update(removed_at=now)
+        new = [
+            Document(
+                organization=self.org,
+                dossier=dossier,
+                kind=kind_for(item["name"]),
+                name=item["name"],
+                file=paths[item["sha256"]],
+                content_type=content_type_for(item["name"]),
+                size=item["size"],
+                sha256=item["sha256"],
+                uploaded_at=now,
+                source=source[:120],
+            )
+            for name, item in wanted.items()
+            if name not in current or current[name].sha256 != item["sha256"]
+        ]
+        Document.objects.bulk_create(new)
+
+
+def _decimal(raw: Any) -> Decimal | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        return None
+
+
+def content_type_for(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def kind_for(name: str) -> str:
+    lowered = name.lower()
+    if lowered.endswith(".pdf"):
+        return Document.Kind.REPORT
+    if lowered.endswith((".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif")):
+        return Document.Kind.PHOTO
+    if lowered.endswith((".dwg", ".dxf", ".svg")):
+        return Document.Kind.PLAN
+    return Document.Kind.OTHER
+
+
+def planned_date(dossier: Dossier) -> date | None:
+    return timezone.localtime(dossier.appointment_at).date() if dossier.appointment_at else None

@@ -1,0 +1,474 @@
+"""Domain operations on dossiers. Every write is transactional and audited."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from comptoir.accounts.models import User
+from comptoir.contacts.models import Contact
+from comptoir.core import audit
+from comptoir.core.errors import Conflict, DomainError, Forbidden, invalid_model
+from comptoir.core.models import Membership, Organization
+from comptoir.core.roles import Action, Resource, Scope
+from comptoir.core.services import release_storage, reserve_storage
+from comptoir.dossiers import blobs, exchange
+from comptoir.dossiers.lifecycle import Status, may_move
+from comptoir.dossiers.models import (
+    BUILTIN_MISSION_TYPES,
+    Blob,
+    Document,
+    Dossier,
+    Mission,
+    MissionType,
+    Note,
+    blob_path,
+)
+from comptoir.numbering import services as numbering
+
+AUDITED = [
+    "number",
+    "status",
+    "ordering_party",
+    "owner",
+    "technician",
+    "appointment_at",
+    "property_street",
+    "property_postcode",
+    "property_city",
+    "property_type",
+    "surface",
+    "year_built",
+    "lots",
+    "floor",
+    "custom_fields",
+]
+EDITABLE = set(AUDITED) - {"number", "status"}
+MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+
+# Other apps register reasons a dossier must be archived rather than deleted
+# (billing: "has an issued invoice"). Each returns a message or None.
+DELETION_GUARDS: list[Callable[[Dossier], str | None]] = []
+
+
+def ensure_mission_types(org: Organization) -> None:
+    MissionType.objects.bulk_create(
+        [
+            MissionType(organization=org, code=code, label=label, is_builtin=True)
+            for code, label in BUILTIN_MISSION_TYPES
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def mission_types(org: Organization) -> list[MissionType]:
+    """The types offered on new dossiers (active ones); creates the built-in ones once."""
+    if not MissionType.objects.filter(organization=org, is_builtin=True).exists():
+        ensure_mission_types(org)
+    return list(MissionType.objects.filter(organization=org, is_active=True))
+
+
+def allocate_number(
+    org: Organization,
+    year: int,
+    *,
+    when: datetime | None = None,
+    technician: Membership | None = None,
+) -> tuple[int, str]:
+    """The counter value (the dossier's `sequence`) and the number of a new dossier, from
+    the organisation's shared "dossier" series (comptoir.numbering).
+
+    Call inside the transaction that creates the dossier: the series stays locked until
+    commit, so two creations never share a number. `when` dates the number (a moment
+    in `year`; 1 January of `year` when it is not given and today is in another year);
+    the technician's initials fill `%OPE%` when the mask holds it."""
+    moment = when or timezone.now()
+    if timezone.localtime(moment).year != year:
+        moment = datetime(year, 1, 1, 12, tzinfo=timezone.get_current_timezone())
+    while True:
+        issued = numbering.issue(
+            org,
+            "dossier",
+            when=moment,
+            operator=technician.initials if technician else None,
+            source=numbering.WEB,
+        )
+        # a number a station chose offline, outside any reserved block, is passed over
+        if not Dossier.objects.filter(organization=org, number=issued.number).exists():
+            return issued.counter, issued.number
+
+
+@dataclass
+class DossierInput:
+    """What a person enters for a dossier; every field optional on update."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    missions: list[str] | None = None  # mission type codes
+
+
+def _check_refs(member: Membership, values: dict[str, Any]) -> None:
+    org = member.organization
+    for name in ("ordering_party", "owner"):
+        contact = values.get(name)
+        if contact is not None and (
+            not isinstance(contact, Contact) or contact.organization_id != org.pk
+        ):
+            raise DomainError(_("Unknown contact."), details={"field": name})
+    technician = values.get("technician")
+    if technician is not None and (technician.organization_id != org.pk or technician.is_blocked):
+        raise DomainError(
+            _("Choose an active technician of the organisation."), details={"field": "technician"}
+        )
+
+
+def _apply_scope(member: Membership, values: dict[str, Any], creating: bool) -> None:
+    """A technician who sees only their own dossiers creates and keeps them as theirs."""
+    if member.scope_for(Resource.DOSSIERS) is not Scope.OWN:
+        return
+    if creating:
+        values["technician"] = member
+    elif "technician" in values and values["technician"] != member:
+        raise Forbidden(_("You can only assign dossiers to yourself."))
+
+
+def _inactive_missions(dossier: Dossier) -> list[Mission]:
+    """The (saved) dossier's missions whose type has since been deactivated."""
+    return list(
+        dossier.missions.select_related("mission_type").filter(mission_type__is_active=False)
+    )
+
+
+def _set_missions(dossier: Dossier, codes: Iterable[str]) -> None:
+    wanted = list(dict.fromkeys(code for code in codes if code))
+    types = {kind.code: kind for kind in mission_types(dossier.organization)}
+    # a deactivated type is no longer offered, but a dossier that has it keeps it
+    types.update(
+        {mission.mission_type.code: mission.mission_type for mission in _inactive_missions(dossier)}
+    )
+    unknown = [code for code in wanted if code not in types]
+    if unknown:
+        raise DomainError(
+            _("Unknown mission type: %(codes)s.") % {"codes": ", ".join(unknown)},
+            details={"field": "missions"},
+        )
+    dossier.missions.exclude(mission_type__code__in=wanted).delete()
+    existing = set(dossier.missions.values_list("mission_type__code", flat=True))
+    Mission.objects.bulk_create(
+        [
+            Mission(dossier=dossier, mission_type=types[code])
+            for code in wanted
+            if code not in existing
+        ]
+    )
+
+
+def _validate(dossier: Dossier) -> None:
+    if dossier.appointment_at is not None:
+        appointment = exchange.in_utc(dossier.appointment_at)
+        if appointment is None:
+            raise DomainError(
+                _("The appointment is outside the calendar."),
+                details={"field": "appointment_at"},
+            )
+        dossier.appointment_at = appointment
+    try:
+        dossier.full_clean(
+            exclude=[
+                "organization",
+                "number",
+                "year",
+                "sequence",
+                "created_by",
+                "ordering_party",
+                "owner",
+                "technician",
+            ],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        raise invalid_model(exc, Dossier) from None
+
+
+def state(dossier: Dossier) -> dict[str, Any]:
+    data = audit.snapshot(dossier, AUDITED)
+    for name in ("ordering_party", "owner", "technician"):
+        related = getattr(dossier, name)
+        data[name] = str(related) if related else None
+    data["missions"] = sorted(dossier.missions.values_list("mission_type__code", flat=True))
+    return data
+
+
+@transaction.atomic
+def create_dossier(
+    member: Membership, data: DossierInput, *, actor: User | None, when: datetime | None = None
+) -> Dossier:
+    if not member.can(Resource.DOSSIERS, Action.ADD):
+        raise Forbidden(_("Your role does not allow creating dossiers."))
+    values = dict(data.fields)
+    unknown = set(values) - EDITABLE
+    if unknown:
+        raise DomainError(_("Unknown field: %(name)s.") % {"name": ", ".join(sorted(unknown))})
+    _apply_scope(member, values, creating=True)
+    _check_refs(member, values)
+    org = member.organization
+    created = when or timezone.now()
+    year = timezone.localtime(created).year
+    dossier = Dossier(
+        organization=org,
+        year=year,
+        sequence=0,
+        number="",
+        created_by=actor,
+        created_at=created,
+        **values,
+    )
+    if dossier.appointment_at:
+        dossier.status = Status.SCHEDULED
+    _validate(dossier)
+    dossier.sequence, dossier.number = allocate_number(
+        org, year, when=created, technician=dossier.technician
+    )
+    dossier.refresh_search_text()
+    dossier.save()
+    _set_missions(dossier, data.missions or [])
+    exchange.touch(dossier, source=_source(actor))
+    audit.record(
+        "dossier.create", organization=org, actor=actor, target=dossier, after=state(dossier)
+    )
+    return dossier
+
+
+@transaction.atomic
+def update_dossier(
+    member: Membership, dossier: Dossier, data: DossierInput, *, actor: User | None
+) -> Dossier:
+    values = dict(data.fields)
+    unknown = set(values) - EDITABLE
+    if unknown:
+        raise DomainError(_("Unknown field: %(name)s.") % {"name": ", ".join(sorted(unknown))})
+    _apply_scope(member, values, creating=False)
+    _check_refs(member, values)
+    before = state(dossier)
+    for name, value in values.items():
+        setattr(dossier, name, value)
+    if values.get("appointment_at") and dossier.status == Status.TO_SCHEDULE:
+        dossier.status = Status.SCHEDULED
+    _validate(dossier)
+    dossier.refresh_search_text()
+    dossier.save()
+    if data.missions is not None:
+        _set_missions(dossier, data.missions)
+    exchange.touch(dossier, source=_source(actor))
+    audit.record_change(
+        "dossier.update",
+        organization=dossier.organization,
+        actor=actor,
+        target=dossier,
+        before=before,
+        after=state(dossier),
+    )
+    return dossier
+
+
+@transaction.atomic
+def change_status(dossier: Dossier, status: str, *, actor: User | None) -> Dossier:
+    if status not in Status.values:
+        raise DomainError(
+            _("Unknown status “%(status)s”.") % {"status": status}, details={"field": "status"}
+        )
+    if not may_move(dossier.status, status):
+        raise Conflict(
+            _("A dossier cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": Status(dossier.status).label, "new": Status(status).label},
+            code="invalid_transition",
+        )
+    before = dossier.status
+    dossier.status = status
+    dossier.save(update_fields=["status", "updated_at"])
+    exchange.touch(dossier, source=_source(actor))
+    audit.record(
+        "dossier.status",
+        organization=dossier.organization,
+        actor=actor,
+        target=dossier,
+        before={"status": before},
+        after={"status": status},
+    )
+    return dossier
+
+
+def deletion_refusal(dossier: Dossier) -> str | None:
+    if dossier.documents.exists():
+        return _("This dossier has documents: archive it instead of deleting it.")
+    for guard in DELETION_GUARDS:
+        reason = guard(dossier)
+        if reason:
+            return reason
+    return None
+
+
+@transaction.atomic
+def delete_dossier(dossier: Dossier, *, actor: User | None) -> None:
+    """Delete an empty dossier (kept as a tombstone); one with documents is refused."""
+    reason = deletion_refusal(dossier)
+    if reason:
+        raise Conflict(reason, code="dossier_not_deletable")
+    before = state(dossier)
+    dossier.deleted_at = timezone.now()
+    dossier.save(update_fields=["deleted_at", "updated_at"])
+    exchange.bump(dossier)
+    audit.record(
+        "dossier.delete",
+        organization=dossier.organization,
+        actor=actor,
+        target=dossier,
+        before=before,
+    )
+
+
+@transaction.atomic
+def bulk_assign(
+    member: Membership,
+    dossiers: list[Dossier],
+    technician: Membership | None,
+    *,
+    actor: User | None,
+) -> int:
+    for dossier in dossiers:
+        update_dossier(member, dossier, DossierInput({"technician": technician}), actor=actor)
+    return len(dossiers)
+
+
+@transaction.atomic
+def add_note(dossier: Dossier, text: str, *, actor: User) -> Note:
+    text = text.strip()
+    if not text:
+        raise DomainError(_("The note is empty."), details={"field": "text"})
+    note = Note.objects.create(dossier=dossier, author=actor, text=text)
+    audit.record(
+        "dossier.note",
+        organization=dossier.organization,
+        actor=actor,
+        target=dossier,
+        after={"note": text[:500]},
+    )
+    return note
+
+
+def _digest(stream: BinaryIO) -> tuple[str, int]:
+    hasher, size = hashlib.sha256(), 0
+    stream.seek(0)
+    for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+        hasher.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return hasher.hexdigest(), size
+
+
+def _source(actor: User | None) -> str:
+    return f"web:{actor.get_username()}" if actor else "web"
+
+
+def unique_document_name(dossier: Dossier, filename: str) -> str:
+    """`rapport.pdf`, or `rapport (2).pdf` when the dossier already lists that name:
+    stations key a dossier's files by name."""
+    taken = {
+        name.casefold()
+        for name in dossier.documents.filter(removed_at__isnull=True).values_list("name", flat=True)
+    }
+    stem, dot, suffix = filename.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = filename, ""
+    candidate, index = filename, 1
+    while candidate.casefold() in taken:
+        index += 1
+        candidate = f"{stem} ({index}){'.' + suffix if suffix else ''}"
+    return candidate
+
+
+def add_document(
+    dossier: Dossier, upload: File, *, kind: str, actor: User | None, name: str | None = None
+) -> Document:
+    """Store a file against the quota; the bytes are counted before they are kept.
+
+    Content-addressed: bytes the organisation already has are not stored or
+    counted twice.
+    """
+    if kind not in Document.Kind.values:
+        raise DomainError(
+            _("Unknown document kind “%(kind)s”.") % {"kind": kind}, details={"field": "kind"}
+        )
+    filename = (name or upload.name or "document").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    if not exchange.safe_file_name(filename):
+        raise DomainError(
+            _("“%(name)s” is not a valid file name.") % {"name": filename},
+            details={"field": "file"},
+        )
+    filename = unique_document_name(dossier, filename)
+    sha256, size = _digest(upload)  # type: ignore[arg-type]
+    if size == 0:
+        raise DomainError(
+            _("The file “%(name)s” is empty.") % {"name": filename}, details={"field": "file"}
+        )
+    if size > MAX_DOCUMENT_BYTES:
+        raise DomainError(
+            _("The file “%(name)s” is larger than 200 MB.") % {"name": filename},
+            details={"field": "file"},
+        )
+    content_type = (
+        getattr(upload, "content_type", None)
+        or mimetypes.guess_type(filename)[0]
+        or "application/octet-stream"
+    )
+    org = dossier.organization
+    new_bytes = 0 if Blob.objects.filter(organization=org, sha256=sha256).exists() else size
+    reserve_storage(org, new_bytes)
+    try:
+        with transaction.atomic():
+            if new_bytes:
+                blobs.put_stream(org, sha256, upload)  # type: ignore[arg-type]
+                Blob.objects.get_or_create(organization=org, sha256=sha256, defaults={"size": size})
+            document = Document(
+                organization=org,
+                dossier=dossier,
+                kind=kind,
+                name=filename,
+                content_type=content_type,
+                size=size,
+                sha256=sha256,
+                uploaded_by=actor,
+                source=_source(actor),
+            )
+            document.file.name = blob_path(org, sha256)
+            document.save()
+            exchange.touch(dossier, source=_source(actor))
+            audit.record(
+                "document.add",
+                organization=org,
+                actor=actor,
+                target=document,
+                object_repr=f"{dossier.number} — {filename}",
+                after={"dossier": dossier.number, "name": filename, "size": size, "sha256": sha256},
+            )
+    except BaseException:
+        release_storage(org, new_bytes)
+        raise
+    return document
+
+
+def parse_decimal(raw: Any) -> Decimal | None:
+    if raw in (None, ""):
+        return None
+    return Decimal(str(raw).replace(",", "."))
