@@ -1,0 +1,1057 @@
+"""The hub's side of Comptoir Cloud: pairing, the change feed, dossier writes
+with revisions and conflicts, content-addressed blobs and resumable uploads.
+
+See docs/sync/protocol.md for the contract with the agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, BinaryIO
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from comptoir.accounts import tokens
+from comptoir.accounts.models import ApiToken, User
+from comptoir.core import audit
+from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound
+from comptoir.core.models import Membership, Organization
+from comptoir.core.roles import Action, spec_for
+from comptoir.core.services import release_storage, reserve_storage
+from comptoir.dossiers import blobs, exchange
+from comptoir.dossiers.models import Blob, ChangeCounter, Dossier, DossierRevision, blob_path
+from comptoir.dossiers.services import allocate_number
+from comptoir.sync import options as station_options
+from comptoir.sync.models import (
+    PAIRING_TTL,
+    UPLOAD_TTL,
+    PairingCode,
+    Station,
+    StationDossier,
+    Upload,
+)
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+MAX_PUSH = 500
+MAX_FETCH = 500
+MAX_HASHES = 5000
+MAX_FEED = 1000
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+MAX_BATCH_BLOB = 4 * 1024 * 1024
+CHUNK_SIZE = 8 * 1024 * 1024
+MAX_CHUNK = 16 * 1024 * 1024
+MAX_BLOB = 4 * 1024 * 1024 * 1024
+HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+REV_RE = re.compile(r"^[1-9][0-9]{0,8}-[0-9a-f]{32}$")
+SEEN_GRANULARITY = timedelta(minutes=1)
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class QuotaExceeded(DomainError):
+    code = "quota_exceeded"
+    status = 507
+
+
+class HashMismatch(DomainError):
+    code = "hash_mismatch"
+    status = 422
+
+
+class Unprocessable(DomainError):
+    """The protocol's 422 answers: `invalid` document, `missing_blobs`."""
+
+    status = 422
+
+
+# --- stations and pairing ---------------------------------------------------------
+
+
+def _code_digest(code: str) -> str:
+    normalized = re.sub(r"[^A-Z0-9]", "", code.upper())
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+@transaction.atomic
+def add_station(
+    org: Organization, name: str, *, member: Membership, actor: User | None
+) -> tuple[Station, str]:
+    """Register a station to pair; returns it with its one-time pairing code."""
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError(
+            _("Give the station a name, e.g. “PC bureau”."), details={"field": "name"}
+        )
+    if len(name) > 100:
+        raise DomainError(
+            _("A station name has at most 100 characters."), details={"field": "name"}
+        )
+    if member.organization_id != org.pk:
+        raise NotFound(_("Member not found."))
+    if member.is_blocked:
+        raise DomainError(
+            _("A blocked member cannot use a station."), details={"field": "membership"}
+        )
+    if Station.objects.filter(organization=org, name__iexact=name).exists():
+        raise Conflict(
+            _("A station named “%(name)s” already exists.") % {"name": name},
+            code="duplicate",
+            details={"field": "name"},
+        )
+    station = Station.objects.create(organization=org, name=name, membership=member)
+    code = issue_code(station, actor=actor)
+    audit.record(
+        "station.add",
+        organization=org,
+        actor=actor,
+        target=station,
+        after={"name": name, "member": str(member)},
+    )
+    return station, code
+
+
+def issue_code(station: Station, *, actor: User | None) -> str:
+    """A fresh single-use pairing code (older unused codes stop working)."""
+    now = timezone.now()
+    PairingCode.objects.filter(station=station, used_at__isnull=True).update(expires_at=now)
+    code = new_code()
+    PairingCode.objects.create(
+        station=station,
+        code_hash=_code_digest(code),
+        created_by=actor,
+        expires_at=now + PAIRING_TTL,
+    )
+    return code
+
+
+@transaction.atomic
+def pair(
+    code: str, *, name: str = "", version: str = "", platform: str = ""
+) -> tuple[Station, str]:
+    """Trade a pairing code for a station token. The code works once."""
+    found = (
+        PairingCode.objects.select_for_update()
+        .select_related("station__organization", "station__membership")
+        .filter(code_hash=_code_digest(code))
+        .first()
+    )
+    now = timezone.now()
+    if found is None or found.used_at is not None or found.expires_at <= now:
+        raise DomainError(
+            _("This pairing code is unknown, already used or expired: ask for a new one."),
+            code="invalid_code",
+            details={"field": "code"},
+        )
+    station = found.station
+    if station.revoked_at is not None:
+        raise DomainError(_("This station was revoked."), code="invalid_code")
+    found.used_at = now
+    found.save(update_fields=["used_at"])
+    if station.token_id:
+        tokens.revoke_token(station.token, actor=None, reason="re-paired")  # type: ignore[arg-type]
+    token, secret = tokens.create_token(
+        station.membership,
+        f"{_('Station')} {station.name}",
+        actor=None,
+        kind=ApiToken.Kind.STATION,
+    )
+    station.token = token
+    station.paired_at = now
+    station.last_seen_at = now
+    station.agent_version = version[:40]
+    station.platform = platform[:40]
+    station.save()
+    audit.record(
+        "station.pair",
+        organization=station.organization,
+        actor=station.membership.user,
+        target=station,
+        after={"version": station.agent_version, "platform": station.platform},
+    )
+    return station, secret
+
+
+@transaction.atomic
+def revoke_station(station: Station, *, actor: User | None) -> None:
+    if station.revoked_at is not None:
+        return
+    station.revoked_at = timezone.now()
+    station.save(update_fields=["revoked_at"])
+    if station.token_id:
+        tokens.revoke_token(station.token, actor=actor, reason="station revoked")  # type: ignore[arg-type]
+    PairingCode.objects.filter(station=station, used_at__isnull=True).update(
+        expires_at=station.revoked_at
+    )
+    audit.record("station.revoke", organization=station.organization, actor=actor, target=station)
+
+
+def station_for(token: ApiToken | None) -> Station:
+    station = (
+        Station.objects.select_related("organization__plan", "membership__user")
+        .filter(token=token, revoked_at__isnull=True)
+        .first()
+        if token is not None
+        else None
+    )
+    if station is None:
+        raise Forbidden(
+            _("This call needs a station token: pair the station with `comptoir-agent pair`."),
+            code="station_token_required",
+        )
+    now = timezone.now()
+    if station.last_seen_at is None or now - station.last_seen_at > SEEN_GRANULARITY:
+        Station.objects.filter(pk=station.pk).update(last_seen_at=now)
+        station.last_seen_at = now
+    return station
+
+
+def require(station: Station, action: Action) -> None:
+    """Syncing is the role's station access (docs/roles.md, “Synchronisation depuis un
+    poste”), not its web grant: the technician without web access syncs too."""
+    member = station.membership
+    if member.is_blocked or not spec_for(member.role).station_access:
+        raise Forbidden(
+            _("The account of this station may not do that."), code="forbidden_for_role"
+        )
+
+
+def report(station: Station, data: dict[str, Any]) -> None:
+    counts = {
+        key: int(value)
+        for key, value in (data.get("counts") or {}).items()
+        if key in {"green", "orange", "blue", "red", "grey"} and isinstance(value, int)
+    }
+    errors = [
+        {
+            "dossier": str(item.get("dossier", ""))[:40],
+            "number": str(item.get("number", ""))[:30],
+            "reason": str(item.get("reason", ""))[:300],
+        }
+        for item in (data.get("errors") or [])[:200]
+        if isinstance(item, dict)
+    ]
+    checkpoint = data.get("checkpoint")
+    Station.objects.filter(pk=station.pk).update(
+        counts=counts,
+        errors=errors,
+        agent_version=str(data.get("version") or station.agent_version)[:40],
+        checkpoint=checkpoint if isinstance(checkpoint, int) and checkpoint >= 0 else 0,
+        reported_at=timezone.now(),
+        last_seen_at=timezone.now(),
+    )
+
+
+# --- the change feed ------------------------------------------------------------------
+
+
+def current_sequence(org: Organization) -> int:
+    found = ChangeCounter.objects.filter(organization=org).values_list("last", flat=True).first()
+    return found or 0
+
+
+def feed_filter(station: Station, effective: dict[str, Any]) -> Q:
+    """The dossiers a station is told about: those it holds, plus those to fetch."""
+    held = Q(pk__in=StationDossier.objects.filter(station=station).values("dossier_id"))
+    if not effective.get("fetch_missing"):
+        return held
+    wanted = Q(deleted_at__isnull=True)
+    after = effective.get("fetch_after")
+    if after:
+        start = date.fromisoformat(after)
+        wanted &= Q(appointment_at__date__gte=start) | Q(
+            appointment_at__isnull=True, created_at__date__gte=start
+        )
+    # No `fetch_horizon_days` here: the horizon moves with the days, and a dossier left
+    # out today would stay behind the checkpoint when it comes within the horizon. The
+    # entry carries `planned`; the agent applies the horizon on each cycle.
+    return held | wanted
+
+
+def changes(station: Station, since: int, limit: int) -> dict[str, Any]:
+    if since < 0:
+        raise DomainError(_("`since` cannot be negative."), details={"field": "since"})
+    limit = max(1, min(limit, MAX_FEED))
+    org = station.organization
+    upper = current_sequence(org)  # read first: what commits later has a higher sequence
+    effective = station_options.effective(station)
+    rows = list(
+        Dossier.objects.filter(organization=org, change_seq__gt=since)
+        .filter(feed_filter(station, effective))
+        .order_by("change_seq")
+        .values(
+            "public_id",
+            "number",
+            "year",
+            "revision",
+            "change_seq",
+            "deleted_at",
+            "quarantined_until",
+            "in_conflict",
+            "files_size",
+            "appointment_at",
+        )[: limit + 1]
+    )
+    done = len(rows) <= limit
+    rows = rows[:limit]
+    results = [
+        {
+            "id": str(row["public_id"]),
+            "number": row["number"],
+            "year": row["year"],
+            "rev": row["revision"],
+            "seq": row["change_seq"],
+            "deleted": row["deleted_at"] is not None,
+            "quarantined_until": row["quarantined_until"],
+            "conflict": row["in_conflict"],
+            "size": row["files_size"],
+            "planned": (
+                timezone.localtime(row["appointment_at"]).date() if row["appointment_at"] else None
+            ),
+        }
+        for row in rows
+    ]
+    last: int = results[-1]["seq"] if results else since  # type: ignore[assignment]
+    # A finished feed moves the checkpoint to the organisation's sequence even when the
+    # filter kept nothing, so the next poll does not scan the same range again.
+    next_seq = max(last, upper, since) if done else last
+    return {"results": results, "next": next_seq, "done": done}
+
+
+# --- dossiers: push, fetch, conflicts ---------------------------------------------------
+
+
+@dataclass
+class PushResult:
+    id: str
+    status: str
+    rev: str | None = None
+    seq: int | None = None
+    head_rev: str | None = None
+    head_seq: int | None = None
+    number: str | None = None
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _rejected(item_id: str, code: str, message: str, **details: Any) -> PushResult:
+    return PushResult(item_id, "rejected", code=code, message=message, details=details)
+
+
+def _number_sequence(number: str) -> int:
+    digits = re.search(r"(\d+)\D*$", number)
+    return int(digits.group(1)) % 2_000_000_000 if digits else 0
+
+
+def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
+    """Write dossiers sent by a station; each item stands alone."""
+    require(station, Action.CHANGE)
+    if len(items) > MAX_PUSH:
+        raise DomainError(
+            _("At most %(max)s dossiers per request.") % {"max": MAX_PUSH},
+            code="too_many",
+            details={"max": MAX_PUSH},
+        )
+    org = station.organization
+    source = f"station:{station.name}"
+    hashes = {
+        entry.get("sha256")
+        for item in items
+        if isinstance(item.get("document"), dict)
+        for entry in (item["document"].get("files") or [])
+        if isinstance(entry, dict)
+    }
+    known = set(
+        Blob.objects.filter(
+            organization=org,
+            sha256__in=[h for h in hashes if isinstance(h, str)],
+            purged_at__isnull=True,  # bytes removed by a clean-up must be sent again
+        ).values_list("sha256", flat=True)
+    )
+    materializer = exchange.Materializer(org)
+    results: list[PushResult] = []
+    with transaction.atomic():
+        for item in items:
+            try:
+                with transaction.atomic():
+                    results.append(_push_one(station, item, known, materializer, source))
+            except IntegrityError:
+                results.append(
+                    _rejected(
+                        str(item.get("id")),
+                        "retry",
+                        _("Another write touched this dossier at the same time: send it again."),
+                    )
+                )
+        held = [
+            result.id
+            for result in results
+            if result.status in {"accepted", "unchanged", "conflict"}
+        ]
+        _hold(station, held)
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        if counts.get("accepted") or counts.get("conflict"):
+            audit.record(
+                "sync.push",
+                organization=org,
+                actor=station.membership.user,
+                object_type="station",
+                object_id=str(station.public_id),
+                object_repr=station.name,
+                after=counts,
+            )
+    return results
+
+
+def _hold(station: Station, public_ids: Iterable[str]) -> None:
+    ids = list(
+        Dossier.objects.filter(
+            organization=station.organization, public_id__in=list(public_ids)
+        ).values_list("pk", flat=True)
+    )
+    StationDossier.objects.bulk_create(
+        [StationDossier(station=station, dossier_id=pk) for pk in ids], ignore_conflicts=True
+    )
+
+
+def _push_one(
+    station: Station,
+    item: dict[str, Any],
+    known: set[str],
+    materializer: exchange.Materializer,
+    source: str,
+) -> PushResult:
+    org = station.organization
+    item_id = str(item.get("id", ""))
+    document = item.get("document")
+    rev = item.get("rev")
+    base_rev = item.get("base_rev") or None
+    try:
+        exchange.validate(document)
+    except exchange.DocumentErrors as exc:
+        return _rejected(
+            item_id, "invalid", _("The dossier document is not valid: %s") % exc, errors=exc.errors
+        )
+    assert isinstance(document, dict)
+    if document["id"] != item_id:
+        return _rejected(item_id, "invalid", _("The document's id differs from the item's id."))
+    if not isinstance(rev, str) or not REV_RE.match(rev):
+        return _rejected(item_id, "invalid", _("`rev` must look like 3-<32 hex digits>."))
+    if base_rev is not None and not (isinstance(base_rev, str) and REV_RE.match(base_rev)):
+        return _rejected(item_id, "invalid", _("`base_rev` must be a revision id or null."))
+    if rev != exchange.revision_id(document, base_rev):
+        return _rejected(
+            item_id,
+            "bad_rev",
+            _("`rev` does not match the document and its base (see the protocol)."),
+            expected=exchange.revision_id(document, base_rev),
+        )
+    missing = sorted({entry["sha256"] for entry in document.get("files", [])} - known)
+    if missing:
+        return _rejected(
+            item_id,
+            "missing_blobs",
+            _("Send the files first: %(count)s are missing on the hub.") % {"count": len(missing)},
+            missing=missing,
+        )
+    dossier = Dossier.objects.select_for_update().filter(public_id=item_id).first()
+    if dossier is not None and dossier.organization_id != org.pk:
+        return _rejected(item_id, "not_found", _("Dossier not found."))
+    if dossier is None:
+        return _create_from_station(station, document, rev, materializer, source)
+    if dossier.deleted_at is not None:
+        return _rejected(item_id, "deleted", _("This dossier was deleted on the web."))
+    if dossier.quarantined_until is not None:
+        return _rejected(
+            item_id,
+            "quarantined",
+            _(
+                "The cloud copy of this dossier is scheduled for removal: move the date "
+                "“send dossiers dated after” of this station past it."
+            ),
+        )
+    existing = DossierRevision.objects.filter(dossier=dossier, rev=rev).first()
+    if existing is not None:
+        return PushResult(
+            item_id,
+            "conflict" if existing.is_conflict and existing.resolved_at is None else "unchanged",
+            rev=rev,
+            seq=dossier.change_seq,
+            head_rev=dossier.revision,
+            head_seq=dossier.change_seq,
+            number=dossier.number,
+        )
+    if (base_rev or "") != dossier.revision:
+        DossierRevision.objects.create(
+            dossier=dossier,
+            rev=rev,
+            base_rev=base_rev or "",
+            document=document,
+            is_conflict=True,
+            source=source,
+        )
+        Dossier.objects.filter(pk=dossier.pk).update(in_conflict=True)
+        dossier.in_conflict = True
+        exchange.bump(dossier)
+        return PushResult(
+            item_id,
+            "conflict",
+            rev=rev,
+            seq=dossier.change_seq,
+            head_rev=dossier.revision,
+            head_seq=dossier.change_seq,
+            number=dossier.number,
+            code="conflict",
+            message=_("The dossier changed on the cloud since this station last saw it."),
+        )
+    if document["number"] != dossier.number:
+        taken = (
+            Dossier.objects.filter(organization=org, number=document["number"])
+            .exclude(pk=dossier.pk)
+            .exists()
+        )
+        if taken:
+            return _rejected(
+                item_id,
+                "number_taken",
+                _("Another dossier already has the number %(number)s.")
+                % {"number": document["number"]},
+            )
+        dossier.number = document["number"]
+    _materialize(dossier, document, materializer, source)
+    exchange.commit_revision(dossier, document, source=source, base_rev=base_rev, rev=rev)
+    return PushResult(item_id, "accepted", rev=rev, seq=dossier.change_seq, number=dossier.number)
+
+
+def _materialize(
+    dossier: Dossier, document: dict[str, Any], materializer: exchange.Materializer, source: str
+) -> None:
+    materializer.fill(dossier, document)
+    dossier.save()
+    materializer.set_missions(dossier, document["missions"])
+    paths = {
+        entry["sha256"]: blob_path(dossier.organization, entry["sha256"])
+        for entry in document.get("files", [])
+    }
+    materializer.set_files(dossier, document.get("files", []), source=source, paths=paths)
+
+
+def _create_from_station(
+    station: Station,
+    document: dict[str, Any],
+    rev: str,
+    materializer: exchange.Materializer,
+    source: str,
+) -> PushResult:
+    org = station.organization
+    number = document["number"]
+    original_rev = rev
+    dossier = Dossier(
+        organization=org,
+        public_id=document["id"],
+        number=number,
+        sequence=_number_sequence(number),
+        created_by=station.membership.user,
+    )
+    if Dossier.objects.filter(organization=org, number=number).exists():
+        # Two stations gave the same number offline: the hub gives this one a new number.
+        sequence, number = allocate_number(org, document["year"])
+        document = {**document, "number": number}
+        dossier.number, dossier.sequence = number, sequence
+        rev = exchange.revision_id(document, None)
+    _materialize(dossier, document, materializer, source)
+    if rev != original_rev:
+        DossierRevision.objects.create(
+            dossier=dossier,
+            rev=original_rev,
+            document={**document, "number": document["number"]},
+            source=f"{source} (renumbered)",
+        )
+    exchange.commit_revision(dossier, document, source=source, base_rev="", rev=rev)
+    return PushResult(
+        str(dossier.public_id), "accepted", rev=rev, seq=dossier.change_seq, number=dossier.number
+    )
+
+
+def fetch(station: Station, ids: list[str]) -> list[dict[str, Any]]:
+    require(station, Action.VIEW)
+    if len(ids) > MAX_FETCH:
+        raise DomainError(
+            _("At most %(max)s dossiers per request.") % {"max": MAX_FETCH}, code="too_many"
+        )
+    valid = [value for value in ids if isinstance(value, str) and exchange.UUID_RE.match(value)]
+    dossiers = list(Dossier.objects.filter(organization=station.organization, public_id__in=valid))
+    heads = dict(
+        DossierRevision.objects.filter(
+            dossier__in=dossiers, rev__in=[dossier.revision for dossier in dossiers]
+        ).values_list("dossier_id", "document")
+    )
+    out = []
+    for dossier in dossiers:
+        document = heads.get(dossier.pk)
+        if document is None and dossier.deleted_at is None:
+            exchange.touch(dossier, source="hub")
+            document = exchange.head_document(dossier)
+        out.append(
+            {
+                "id": str(dossier.public_id),
+                "rev": dossier.revision,
+                "seq": dossier.change_seq,
+                "deleted": dossier.deleted_at is not None,
+                "conflict": dossier.in_conflict,
+                "document": document,
+            }
+        )
+    _hold(station, [str(item["id"]) for item in out if not item["deleted"]])
+    return out
+
+
+def dossier_in(org: Organization, public_id: str) -> Dossier:
+    if not exchange.UUID_RE.match(str(public_id)):
+        raise NotFound(_("Dossier not found."))
+    dossier = Dossier.objects.filter(organization=org, public_id=public_id).first()
+    if dossier is None:
+        raise NotFound(_("Dossier not found."))
+    return dossier
+
+
+def conflicts(dossier: Dossier) -> dict[str, Any]:
+    open_revisions = DossierRevision.objects.filter(
+        dossier=dossier, is_conflict=True, resolved_at__isnull=True
+    )
+    return {
+        "head": {"rev": dossier.revision, "document": exchange.head_document(dossier)},
+        "conflicts": [
+            {
+                "rev": revision.rev,
+                "base_rev": revision.base_rev or None,
+                "station": revision.source.removeprefix("station:"),
+                "created_at": revision.created_at,
+                "document": revision.document,
+            }
+            for revision in open_revisions
+        ],
+    }
+
+
+@transaction.atomic
+def resolve(
+    dossier: Dossier,
+    *,
+    keep: str,
+    head_rev: str,
+    document: dict[str, Any] | None,
+    source: str,
+    actor: User | None,
+) -> Dossier:
+    """Close a dossier's open conflicts; the kept version becomes the head. Nothing is deleted."""
+    if keep not in {"local", "cloud", "both"}:
+        raise DomainError(_("`keep` must be local, cloud or both."), details={"field": "keep"})
+    dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+    if dossier.revision != head_rev:
+        raise Conflict(
+            _("The dossier changed again on the cloud: look at it again before choosing."),
+            code="head_moved",
+            details={"head_rev": dossier.revision},
+        )
+    materializer = exchange.Materializer(dossier.organization)
+    if keep != "cloud":
+        if document is None:
+            raise DomainError(_("Send the version to keep."), details={"field": "document"})
+        try:
+            exchange.validate(document)
+        except exchange.DocumentErrors as exc:
+            raise Unprocessable(
+                _("The dossier document is not valid: %s") % exc,
+                details={"errors": exc.errors},
+            ) from None
+        if document["id"] != str(dossier.public_id):
+            raise DomainError(_("The document's id differs from the dossier's id."))
+        hashes = {entry["sha256"] for entry in document.get("files", [])}
+        have = set(
+            Blob.objects.filter(
+                organization=dossier.organization, sha256__in=hashes, purged_at__isnull=True
+            ).values_list("sha256", flat=True)
+        )
+        if hashes - have:
+            raise Unprocessable(
+                _("Send the files first."),
+                code="missing_blobs",
+                details={"missing": sorted(hashes - have)},
+            )
+        document = {**document, "number": dossier.number}
+        _materialize(dossier, document, materializer, source)
+        exchange.commit_revision(dossier, document, source=source)
+    else:
+        exchange.bump(dossier)
+    closed = DossierRevision.objects.filter(
+        dossier=dossier, is_conflict=True, resolved_at__isnull=True
+    ).update(resolved_at=timezone.now())
+    Dossier.objects.filter(pk=dossier.pk).update(in_conflict=False)
+    dossier.in_conflict = False
+    audit.record(
+        "sync.resolve",
+        organization=dossier.organization,
+        actor=actor,
+        target=dossier,
+        after={"keep": keep, "closed": closed, "rev": dossier.revision, "by": source},
+    )
+    return dossier
+
+
+# --- blobs ---------------------------------------------------------------------------
+
+
+def _check_hashes(hashes: Any, limit: int = MAX_HASHES) -> list[str]:
+    if not isinstance(hashes, list) or len(hashes) > limit:
+        raise Unprocessable(
+            _("`hashes` must be a list of at most %(max)s SHA-256.") % {"max": limit},
+            details={"field": "hashes"},
+        )
+    bad = [value for value in hashes if not (isinstance(value, str) and HASH_RE.match(value))]
+    if bad:
+        raise Unprocessable(
+            _("Not a SHA-256 (64 lower-case hex digits): %(value)s") % {"value": str(bad[0])[:80]},
+            details={"field": "hashes"},
+        )
+    return hashes
+
+
+def missing(org: Organization, hashes: list[str]) -> list[str]:
+    wanted = _check_hashes(hashes)
+    have = set(
+        Blob.objects.filter(
+            organization=org, sha256__in=wanted, purged_at__isnull=True
+        ).values_list("sha256", flat=True)
+    )
+    return [value for value in dict.fromkeys(wanted) if value not in have]
+
+
+def _reserve(org: Organization, size: int) -> None:
+    try:
+        reserve_storage(org, size)
+    except DomainError as exc:
+        if exc.code == "quota_exceeded":
+            raise QuotaExceeded(exc.message, details=exc.details) from None
+        raise
+
+
+def _register_blobs(org: Organization, found: dict[str, int]) -> int:
+    """Record new blobs; returns the bytes that were already recorded (to give back)."""
+    duplicate = 0
+    for sha, size in found.items():
+        _blob, created = Blob.objects.get_or_create(
+            organization=org, sha256=sha, defaults={"size": size}
+        )
+        if not created:
+            if _blob.purged_at is not None:
+                Blob.objects.filter(pk=_blob.pk).update(purged_at=None)
+            else:
+                duplicate += size
+    return duplicate
+
+
+def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, list[str]]:
+    """Read the batch framing (protocol.md); check every hash before storing any."""
+    if length > MAX_BATCH_BYTES + 1024 * 1024:
+        raise DomainError(
+            _("A batch holds at most 32 MiB; send big files as uploads."), code="too_large"
+        )
+    header = stream.readline(1024 * 1024)
+    try:
+        manifest = json.loads(header)
+    except ValueError:
+        raise DomainError(
+            _("The first line of the batch must be a JSON list of {sha256, size}."),
+            details={"line": 1},
+        ) from None
+    if not isinstance(manifest, list) or not all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("sha256"), str)
+        and HASH_RE.match(entry["sha256"])
+        and isinstance(entry.get("size"), int)
+        and not isinstance(entry.get("size"), bool)
+        and 0 <= entry["size"] <= MAX_BATCH_BLOB
+        for entry in manifest
+    ):
+        raise DomainError(
+            _("Each entry of the batch must be {sha256: 64 hex digits, size: 0 to 4 MiB}."),
+            details={"line": 1},
+        )
+    total = sum(entry["size"] for entry in manifest)
+    if total + len(header) != length:
+        raise DomainError(
+            _("The batch announces %(announced)s bytes but carries %(sent)s.")
+            % {"announced": total, "sent": max(length - len(header), 0)},
+            code="size_mismatch",
+        )
+    payloads: dict[str, bytes] = {}
+    for index, entry in enumerate(manifest):
+        data = stream.read(entry["size"])
+        if len(data) != entry["size"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise HashMismatch(
+                _("File %(index)s of the batch does not match its SHA-256: nothing was stored.")
+                % {"index": index + 1},
+                details={"index": index, "sha256": entry["sha256"]},
+            )
+        payloads[entry["sha256"]] = data
+    have = set(
+        Blob.objects.filter(
+            organization=org, sha256__in=list(payloads), purged_at__isnull=True
+        ).values_list("sha256", flat=True)
+    )
+    new = {sha: data for sha, data in payloads.items() if sha not in have}
+    size = sum(len(data) for data in new.values())
+    _reserve(org, size)
+    try:
+        for sha, data in new.items():
+            blobs.put_bytes(org, sha, data)
+        with transaction.atomic():
+            duplicate = _register_blobs(org, {sha: len(data) for sha, data in new.items()})
+    except BaseException:
+        release_storage(org, size)
+        raise
+    if duplicate:
+        release_storage(org, duplicate)
+    return {"stored": list(new), "existing": [sha for sha in payloads if sha in have]}
+
+
+def blob_sizes(org: Organization, hashes: list[str]) -> dict[str, int]:
+    return dict(
+        Blob.objects.filter(
+            organization=org, sha256__in=hashes, purged_at__isnull=True
+        ).values_list("sha256", "size")
+    )
+
+
+def fetch_batch(org: Organization, hashes: list[str]) -> tuple[bytes, list[str], Iterator[bytes]]:
+    wanted = list(dict.fromkeys(_check_hashes(hashes)))
+    sizes = blob_sizes(org, wanted)
+    absent = [sha for sha in wanted if sha not in sizes]
+    if absent:
+        raise NotFound(
+            _("The hub does not have %(count)s of these files.") % {"count": len(absent)},
+            details={"missing": absent},
+        )
+    if sum(sizes.values()) > MAX_BATCH_BYTES:
+        raise DomainError(
+            _("Ask for at most 32 MiB per batch; fetch big files one by one."), code="too_large"
+        )
+    header = json.dumps([{"sha256": sha, "size": sizes[sha]} for sha in wanted]).encode() + b"\n"
+
+    def body() -> Iterator[bytes]:
+        yield header
+        for sha in wanted:
+            with blobs.open_blob(org, sha) as handle:
+                yield handle.read()
+
+    return header, wanted, body()
+
+
+# --- resumable uploads -----------------------------------------------------------------------
+
+
+def _upload_state(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": str(upload.public_id),
+        "offset": upload.offset,
+        "chunk_size": CHUNK_SIZE,
+        "complete": upload.completed_at is not None,
+    }
+
+
+def start_upload(station: Station, sha256: str, size: int) -> dict[str, Any]:
+    require(station, Action.CHANGE)
+    org = station.organization
+    _check_hashes([sha256])
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BLOB:
+        raise DomainError(
+            _("The size must be a number of bytes up to 4 GiB."), details={"field": "size"}
+        )
+    if size == 0 and sha256 != EMPTY_SHA256:
+        # Announced size and hash contradict each other: refused before anything is kept.
+        raise DomainError(
+            _("An empty file cannot have this SHA-256: the announced size or hash is wrong."),
+            code="hash_mismatch",
+            details={"field": "sha256"},
+        )
+    expire_uploads(org)
+    if Blob.objects.filter(organization=org, sha256=sha256, purged_at__isnull=True).exists():
+        return {"id": None, "offset": size, "chunk_size": CHUNK_SIZE, "complete": True}
+    ongoing = (
+        Upload.objects.filter(
+            organization=org,
+            sha256=sha256,
+            size=size,
+            completed_at__isnull=True,
+            abandoned_at__isnull=True,
+        )
+        .order_by("-updated_at")
+        .first()
+    )
+    if ongoing is not None:
+        return _upload_state(ongoing)
+    _reserve(org, size)
+    upload = Upload.objects.create(
+        organization=org, station=station, sha256=sha256, size=size, reserved=size
+    )
+    if size == 0:  # no chunk can carry an empty file: it is complete (or refused) now
+        _assemble(upload)
+    return _upload_state(upload)
+
+
+def upload_for(station: Station, public_id: str) -> Upload:
+    upload = (
+        Upload.objects.filter(organization=station.organization, public_id=public_id)
+        .select_related("organization")
+        .first()
+        if exchange.UUID_RE.match(str(public_id))
+        else None
+    )
+    if upload is None or upload.abandoned_at is not None:
+        raise NotFound(_("Upload not found (it may have expired): start it again."))
+    return upload
+
+
+CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def put_chunk(
+    station: Station, public_id: str, content_range: str, stream: BinaryIO, length: int
+) -> dict[str, Any]:
+    require(station, Action.CHANGE)
+    upload = upload_for(station, public_id)
+    if upload.completed_at is not None:
+        return _upload_state(upload)
+    match = CONTENT_RANGE.match(content_range.strip())
+    if not match:
+        raise DomainError(
+            _("Send a Content-Range header: bytes START-END/TOTAL."),
+            details={"field": "Content-Range"},
+        )
+    start, end, total = (int(part) for part in match.groups())
+    if total != upload.size or end < start or end >= total:
+        raise DomainError(
+            _("The Content-Range does not fit this upload of %(size)s bytes.")
+            % {"size": upload.size},
+            details={"field": "Content-Range"},
+        )
+    if end - start + 1 > MAX_CHUNK or length != end - start + 1:
+        raise DomainError(
+            _("A chunk carries at most 16 MiB and exactly the bytes its range announces."),
+            details={"field": "Content-Range"},
+        )
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().get(pk=upload.pk)
+        if start != locked.offset:
+            raise Conflict(
+                _("The upload is at byte %(offset)s: resume from there.")
+                % {"offset": locked.offset},
+                code="offset_mismatch",
+                details={"offset": locked.offset},
+            )
+    data = stream.read(length)
+    if len(data) != length:
+        raise DomainError(_("The chunk was cut short: send it again."), code="short_chunk")
+
+    name = upload.chunk_name(start)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, ContentFile(data))
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().get(pk=upload.pk)
+        if start != locked.offset:  # another request stored this range meanwhile
+            return _upload_state(locked)
+        locked.offset = end + 1
+        locked.chunks = [*locked.chunks, [start, end]]
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["offset", "chunks", "updated_at"])
+    if locked.offset == locked.size:
+        _assemble(locked)
+    return _upload_state(locked)
+
+
+def _assemble(upload: Upload) -> None:
+
+    org = upload.organization
+    hasher = hashlib.sha256()
+    names = [upload.chunk_name(start) for start, _end in upload.chunks]
+
+    with tempfile.TemporaryFile() as assembled:
+        for name in names:
+            with default_storage.open(name, "rb") as part:
+                for block in iter(lambda: part.read(1024 * 1024), b""):
+                    hasher.update(block)
+                    assembled.write(block)
+        if hasher.hexdigest() != upload.sha256:
+            for name in names:
+                default_storage.delete(name)
+            release_storage(org, upload.reserved)
+            Upload.objects.filter(pk=upload.pk).update(
+                abandoned_at=timezone.now(), reserved=0, offset=0, chunks=[]
+            )
+            raise HashMismatch(
+                _("The uploaded bytes do not match their SHA-256: nothing was stored."),
+                details={"sha256": upload.sha256},
+            )
+        blobs.put_stream(org, upload.sha256, assembled)
+    with transaction.atomic():
+        duplicate = _register_blobs(org, {upload.sha256: upload.size})
+        Upload.objects.filter(pk=upload.pk).update(completed_at=timezone.now(), reserved=0)
+    if duplicate:
+        release_storage(org, duplicate)
+    upload.completed_at = timezone.now()
+    for name in names:
+        default_storage.delete(name)
+
+
+def expire_uploads(org: Organization | None = None) -> int:
+    """Give back the quota of uploads left unfinished for 24 hours; drop their chunks."""
+
+    stale = Upload.objects.filter(
+        completed_at__isnull=True,
+        abandoned_at__isnull=True,
+        updated_at__lt=timezone.now() - UPLOAD_TTL,
+    ).select_related("organization")
+    if org is not None:
+        stale = stale.filter(organization=org)
+    count = 0
+    for upload in stale:
+        for start, _end in upload.chunks:
+            default_storage.delete(upload.chunk_name(start))
+        release_storage(upload.organization, upload.reserved)
+        Upload.objects.filter(pk=upload.pk).update(abandoned_at=timezone.now(), reserved=0)
+        count += 1
+    return count
+
+
+def parse_date(value: Any, field_name: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise DomainError(
+            _("%(field)s must be a date (YYYY-MM-DD).") % {"field": field_name},
+            details={"field": field_name},
+        ) from None
+
+
+def as_datetime(value: date) -> datetime:
+    return timezone.make_aware(datetime.combine(value, datetime.min.time()))

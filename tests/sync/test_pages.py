@@ -1,0 +1,118 @@
+"""The Comptoir Cloud pages: what the role matrix in tests/core/test_routes.py
+does not reach (POST paths of GET pages, what the pages show and write)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from comptoir.dossiers.models import Dossier, DossierRevision
+from comptoir.sync import configure, services
+from comptoir.sync.models import CloudCleanup, CloudOptions, Station
+from tests.helpers import fr, shows
+from tests.sync.conftest import document, item
+
+
+def test_adding_a_station_shows_its_code_once(people):
+    admin = people["admin"]
+    response = admin.client().post(
+        f"/o/{admin.org.slug}/parametres/postes/ajouter/",
+        {"name": "PC bureau", "membership": people["tech_all"].member.pk},
+    )
+    assert response.status_code == 200
+    assert b'data-testid="pairing-code"' in response.content
+    assert Station.objects.get().name == "PC bureau"
+    listing = admin.client().get(f"/o/{admin.org.slug}/parametres/postes/")
+    assert b'data-testid="pairing-code"' not in listing.content
+
+
+def test_a_duplicate_station_name_is_refused_on_the_form(people, station):
+    admin = people["admin"]
+    response = admin.client().post(
+        f"/o/{admin.org.slug}/parametres/postes/ajouter/",
+        {"name": "pc BUREAU", "membership": people["tech_all"].member.pk},
+    )
+    assert response.status_code == 200
+    assert shows(response, fr("A station named “%(name)s” already exists.") % {"name": "pc BUREAU"})
+    assert Station.objects.count() == 1
+
+
+def test_company_options_need_the_admin_password_once_set(people):
+    admin = people["admin"]
+    url = f"/o/{admin.org.slug}/parametres/postes/options/"
+    base = {"enable_all": "on", "common-fetch_horizon_days": "-1"}
+    assert admin.client().post(url, {**base, "new_admin_password": "s3cret"}).status_code == 302
+    assert CloudOptions.objects.get().admin_password
+    refused = admin.client().post(url, {**base, "use_common": "on"})
+    assert refused.status_code == 200
+    assert not CloudOptions.objects.get().use_common
+    accepted = admin.client().post(url, {**base, "use_common": "on", "admin_password": "s3cret"})
+    assert accepted.status_code == 302
+    assert CloudOptions.objects.get().use_common
+
+
+def test_backoffice_cannot_change_the_options(people):
+    backoffice = people["backoffice"]
+    response = backoffice.client().post(
+        f"/o/{backoffice.org.slug}/parametres/postes/options/", {"enable_all": "on"}
+    )
+    assert response.status_code == 403
+    assert not CloudOptions.objects.exists()
+
+
+def test_volume_page_previews_then_quarantines(people, station):
+    admin = people["admin"]
+    station.push(item(document()))
+    day = timezone.localdate(Dossier.objects.get().created_at)
+    url = f"/o/{admin.org.slug}/parametres/volume/"
+    dates = {"date_from": day.isoformat(), "date_to": day.isoformat()}
+    preview = admin.client().post(url, dates)
+    assert b'data-testid="cleanup-plan"' in preview.content
+    assert not CloudCleanup.objects.exists()
+    # the station still sends that range: confirming without saying so is refused
+    refused = admin.client().post(url, {**dates, "confirm": "1"})
+    assert refused.status_code == 200 and not CloudCleanup.objects.exists()
+    done = admin.client().post(url, {**dates, "confirm": "1", "confirm_senders": "on"})
+    assert done.status_code == 302
+    assert Dossier.objects.get().quarantined_until > timezone.now() + timedelta(days=29)
+
+
+def test_conflict_is_resolved_from_the_web(people, station, other_station):
+    admin = people["admin"]
+    doc = document()
+    first = station.push(item(doc)).json()["results"][0]
+    station.push(item({**doc, "status": "done"}, first["rev"]))
+    other_station.push(item({**doc, "property": {**doc["property"], "floor": "4"}}, first["rev"]))
+    dossier = Dossier.objects.get()
+    assert dossier.in_conflict
+    url = f"/o/{admin.org.slug}/dossiers/{dossier.public_id}/conflits/"
+    page = admin.client().get(url)
+    assert page.status_code == 200
+    conflict = DossierRevision.objects.get(is_conflict=True)
+    response = admin.client().post(url, {"keep": conflict.rev, "head_rev": dossier.revision})
+    assert response.status_code == 302
+    dossier.refresh_from_db()
+    assert not dossier.in_conflict and dossier.floor == "4"
+    assert DossierRevision.objects.filter(dossier=dossier).count() == 4
+
+
+def test_own_dossiers_technician_cannot_open_someone_elses_conflicts(people, station):
+    doc = document()
+    station.push(item(doc))
+    tech = people["tech_own"]
+    response = tech.client().get(f"/o/{tech.org.slug}/dossiers/{doc['id']}/conflits/")
+    assert response.status_code == 404
+
+
+def test_station_options_refuse_a_bad_window(people):
+    admin = people["admin"]
+    station, _code = services.add_station(
+        admin.org, "Tablette", member=people["tech_all"].member, actor=admin.user
+    )
+    configure.cloud_options(admin.org)
+    url = f"/o/{admin.org.slug}/parametres/postes/{station.public_id}/options/"
+    response = admin.client().post(url, {"window_start": "25", "fetch_horizon_days": "-1"})
+    assert response.status_code == 200
+    station.refresh_from_db()
+    assert station.options == {}
