@@ -1,0 +1,483 @@
+"""One sync pass: scan, options, change feed, plan, upload, push, fetch, trash, report.
+
+The decisions come from `planner.plan` (pure); this module does the I/O and
+keeps the journal honest: a dossier's merge base moves only after the hub
+acknowledged it (push) or after its files are on disk (fetch), each step in a
+transaction, so killing the process anywhere and running again converges
+(revision ids are content-derived, a resent push answers `unchanged`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from comptoir_agent import __version__
+from comptoir_agent.client import HubError
+from comptoir_agent.fetching import Fetcher
+from comptoir_agent.files import move_to_trash, sync_dir
+from comptoir_agent.journal import Record
+from comptoir_agent.layout import LocalDossier, name_problem, read_dossier, scan
+from comptoir_agent.planner import RED, Action, Context, Options, Plan, plan
+from comptoir_agent.protocol import (
+    MAX_BULK_DOSSIERS,
+    MAX_FEED_PAGE,
+    canonical_json,
+    chunked,
+    document_digest,
+    next_rev,
+)
+from comptoir_agent.state import (
+    EXIT_ATTENTION,
+    EXIT_OK,
+    EXIT_SAFETY,
+    LocalView,
+    PassState,
+    build_local_view,
+    trees,
+)
+from comptoir_agent.transfer import Source, upload
+
+
+@dataclass
+class PassResult:
+    exit_code: int
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def is_partial_apply(local_doc: dict[str, Any], base_doc: Any, target_doc: Any) -> bool:
+    """Whether a folder holds a mix of the base and the target of an interrupted write."""
+    if not isinstance(target_doc, dict):
+        return False
+    base_doc = base_doc if isinstance(base_doc, dict) else {"files": []}
+
+    def fields(doc: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if k != "files"}
+
+    if fields(local_doc) not in (fields(base_doc), fields(target_doc)):
+        return False
+    allowed = {(f["name"], f["sha256"]) for f in base_doc.get("files", [])}
+    allowed |= {(f["name"], f["sha256"]) for f in target_doc.get("files", [])}
+    return all((f["name"], f["sha256"]) in allowed for f in local_doc.get("files", []))
+
+
+def options_plan(state: PassState, options: Options) -> Plan:
+    """The plan for the state in memory (used for the final statuses and by `status`)."""
+    base, remote = trees(state.records)
+    send = state.settings.send or not options.not_systematic
+    context = Context(
+        today=state.today,
+        send=send,
+        confirm_deletes=state.settings.confirm_deletes,
+        delete_limit=state.settings.delete_limit,
+    )
+    view = state.view
+    return plan(view.local, base, remote, options, context, view.invalid)
+
+
+def scan_into(state: PassState) -> str | None:
+    """Scan the data folder into `state.view`; returns a safety-stop reason, if any."""
+    state.records = state.journal.records()
+    result = scan(state.root, state.records, state.journal.all_hashes())
+    state.stats["hashed_files"] = result.hashed_files
+    state.view = build_local_view(result.dossiers, state.records)
+    base, _ = trees(state.records)
+    check = plan(state.view.local, base, {}, Options(), Context(state.today), state.view.invalid)
+    return check.stop
+
+
+class SyncPass:
+    """One pass over a paired, locked data folder (see the module docstring)."""
+
+    def __init__(self, state: PassState) -> None:
+        self.state = state
+        self.root = state.root
+        self.paths = state.paths
+        self.journal = state.journal
+        self.client = state.client
+        self.settings = state.settings
+        self.log = state.log
+        self.today = state.today
+        self.options = Options()
+        self.quota: tuple[int, int] | None = None
+        self.trashed = 0
+
+    @property
+    def records(self) -> dict[str, Record]:
+        return self.state.records
+
+    @property
+    def view(self) -> LocalView:
+        return self.state.view
+
+    def run(self) -> PassResult:
+        stop = scan_into(self.state)
+        if stop:
+            return PassResult(EXIT_SAFETY, message=stop)
+        self._persist_scan()
+        self._load_station()
+        if self.options.enabled:
+            self._pull_feed()
+        self._mark_partial_applies()
+        the_plan = options_plan(self.state, self.options)
+        if self.options.enabled:
+            self._execute(the_plan)
+        final = options_plan(self.state, self.options)
+        if the_plan.deletes_held:
+            final.stop = the_plan.stop
+        return self._finish(final)
+
+    # scan → journal ---------------------------------------------------------------------
+
+    def _persist_scan(self) -> None:
+        seen: set[str] = set()
+        with self.journal.transaction():
+            for ident, dossier in self.view.scanned.items():
+                seen.add(ident)
+                record = self.records.get(ident) or Record(ident)
+                before = replace(record)
+                record.path = dossier.path
+                if dossier.error is None:
+                    record.number = dossier.number
+                    record.year = dossier.year
+                    record.created_at = dossier.created_at
+                    record.local_signature = None if dossier.racy else dossier.signature
+                    record.local_digest = dossier.digest
+                    if dossier.hashes is not None:
+                        self.journal.set_hashes(ident, dossier.hashes)
+                if record != before or ident not in self.records:
+                    self.journal.save(record)
+                    self.records[ident] = record
+            for ident, record in self.records.items():
+                if ident not in seen and record.path is not None:
+                    record.path = None
+                    record.local_signature = None
+                    self.journal.save(record)
+
+    # station and feed -------------------------------------------------------------------
+
+    def _load_station(self) -> None:
+        info = self.client.get(self.client.org_path("sync/station")) or {}
+        raw_options = info.get("options") if isinstance(info, dict) else None
+        self.options = Options.from_json(raw_options if isinstance(raw_options, dict) else {})
+        quota = info.get("quota") if isinstance(info, dict) else None
+        if isinstance(quota, dict) and isinstance(quota.get("used"), int):
+            limit = quota.get("limit")
+            self.quota = (int(quota["used"]), int(limit) if isinstance(limit, int) else 0)
+        feed_filter = json.dumps(
+            [
+                self.options.fetch_missing,
+                str(self.options.fetch_after),
+                self.options.fetch_horizon_days,
+            ]
+        )
+        with self.journal.transaction():
+            self.journal.set_meta("options", json.dumps(raw_options or {}, sort_keys=True))
+            if self.quota:
+                self.journal.set_meta("quota", json.dumps(list(self.quota)))
+            if self.journal.get_meta("feed_filter", feed_filter) != feed_filter:
+                # The hub filters the feed by these options: dossiers it left out before
+                # may be wanted now, so read the feed again from the start.
+                self.journal.set_meta("checkpoint", "0")
+                self.log.info("Options de récupération changées : relecture complète du cloud.")
+            self.journal.set_meta("feed_filter", feed_filter)
+
+    def _pull_feed(self) -> None:
+        since = self.journal.checkpoint()
+        while True:
+            page = self.client.get(
+                self.client.org_path(f"sync/changes?since={since}&limit={MAX_FEED_PAGE}")
+            )
+            results = page.get("results", []) if isinstance(page, dict) else []
+            next_seq = int(page.get("next", since)) if isinstance(page, dict) else since
+            with self.journal.transaction():
+                for item in results:
+                    self._observe(item)
+                self.journal.set_meta("checkpoint", str(next_seq))
+            done = not isinstance(page, dict) or bool(page.get("done", True))
+            if done or not results or next_seq == since:
+                return
+            since = next_seq
+
+    def _observe(self, item: dict[str, Any]) -> None:
+        ident = str(item.get("id"))
+        record = self.records.get(ident) or Record(ident)
+        record.remote_rev = item.get("rev") or None
+        record.remote_seq = item.get("seq")
+        record.remote_deleted = bool(item.get("deleted"))
+        record.remote_conflict = bool(item.get("conflict"))
+        record.quarantined_until = item.get("quarantined_until") or None
+        record.planned = item.get("planned") or None
+        record.remote_number = item.get("number")
+        record.remote_year = item.get("year")
+        record.remote_size = item.get("size")
+        if record.number is None:
+            record.number, record.year = record.remote_number, record.remote_year
+        self.journal.save(record)
+        self.records[ident] = record
+
+    def _mark_partial_applies(self) -> None:
+        for ident, local in list(self.view.local.items()):
+            record = self.records.get(ident)
+            scanned = self.view.scanned.get(ident)
+            if not record or not record.applying_doc or not scanned or scanned.doc is None:
+                continue
+            if local.digest == record.base_digest:
+                continue
+            target = json.loads(record.applying_doc)
+            if is_partial_apply(scanned.doc, record.base_document(), target):
+                self.view.local[ident] = replace(local, partial_apply=True)
+
+    # execution --------------------------------------------------------------------------
+
+    def _execute(self, the_plan: Plan) -> None:
+        for ident in the_plan.ids(Action.ADOPT):
+            self._adopt(ident)
+        self.state.check_cancel()
+        pushes = the_plan.ids(Action.PUSH)
+        refetch = self._push(pushes) if pushes else []
+        applies = the_plan.ids(Action.APPLY)
+        to_apply = applies + [i for i in refetch if i not in applies]
+        if to_apply:
+            self.state.check_cancel()
+            Fetcher(self.state).apply(to_apply)
+        trash = the_plan.ids(Action.TRASH)
+        if trash:
+            self._trash(trash)
+        forget = the_plan.ids(Action.FORGET)
+        if forget:
+            with self.journal.transaction():
+                for ident in forget:
+                    self.journal.forget(ident)
+                    self.records.pop(ident, None)
+
+    def _document(self, ident: str) -> LocalDossier | None:
+        """The local document of a dossier, read again if the scan only used its cache."""
+        scanned = self.view.scanned.get(ident)
+        if scanned is None:
+            return None
+        if scanned.doc is not None:
+            return scanned
+        fresh = read_dossier(self.root, scanned.path, self.journal.all_hashes().get(ident, {}))
+        if fresh.doc is not None and fresh.hashes:
+            with self.journal.transaction():
+                self.journal.set_hashes(ident, fresh.hashes)
+        self.view.scanned[ident] = fresh
+        return fresh
+
+    def _set_error(self, ident: str, reason: str) -> None:
+        self.state.set_error(ident, reason)
+
+    def _adopt(self, ident: str) -> None:
+        record = self.records[ident]
+        dossier = self._document(ident)
+        if dossier is None or dossier.doc is None or dossier.digest is None:
+            return
+        record.base_rev = record.remote_rev
+        record.base_digest = dossier.digest
+        record.base_doc = canonical_json(dossier.doc).decode("utf-8")
+        record.local_digest = dossier.digest
+        record.pushed_rev = record.pushed_digest = record.applying_rev = None
+        record.applying_doc = None
+        record.error = None
+        with self.journal.transaction():
+            self.journal.save(record)
+
+    def _push(self, ids: list[str]) -> list[str]:
+        """Upload the missing blobs, then push; returns the ids to fetch back (renumbered)."""
+        ready: dict[str, LocalDossier] = {}
+        for ident in ids:
+            dossier = self._document(ident)
+            if dossier is None or dossier.doc is None or dossier.digest is None:
+                self._set_error(ident, (dossier.error if dossier else None) or "dossier illisible")
+                continue
+            ready[ident] = dossier
+        sources = [
+            Source(self.root / d.path / f["name"], f["sha256"], f["size"])
+            for d in ready.values()
+            for f in d.doc["files"]  # type: ignore[index]
+        ]
+        outcome = upload(self.client, self.journal, sources, self.settings.progress, self.quota)
+        self.state.stats["uploaded_bytes"] += outcome.uploaded_bytes
+        if outcome.quota:
+            self.log.warn(outcome.quota)
+        items = []
+        for ident, dossier in ready.items():
+            doc = dossier.doc
+            assert doc is not None and dossier.digest is not None
+            failures = [
+                outcome.failed[f["sha256"]] for f in doc["files"] if f["sha256"] in outcome.failed
+            ]
+            if failures:
+                self._set_error(ident, failures[0])
+                continue
+            base_rev = self.records[ident].base_rev if ident in self.records else None
+            items.append(
+                {
+                    "id": ident,
+                    "base_rev": base_rev,
+                    "rev": next_rev(base_rev, dossier.digest),
+                    "document": doc,
+                }
+            )
+        refetch: list[str] = []
+        for part in chunked(items, MAX_BULK_DOSSIERS):
+            self.state.check_cancel()
+            answer = self.client.post(
+                self.client.org_path("sync/dossiers/push"), {"dossiers": list(part)}
+            )
+            results = {str(r.get("id")): r for r in (answer or {}).get("results", [])}
+            with self.journal.transaction():
+                for item in part:
+                    if self._pushed(item, results.get(item["id"])):
+                        refetch.append(item["id"])
+        return refetch
+
+    def _pushed(self, item: dict[str, Any], result: dict[str, Any] | None) -> bool:
+        """Record one push answer (inside a transaction); True when the head must be fetched."""
+        ident = item["id"]
+        record = self.records.get(ident) or Record(ident)
+        self.records[ident] = record
+        doc = item["document"]
+        digest = document_digest(doc)
+        if result is None:
+            record.error = "Pas de réponse du cloud pour ce dossier"
+            self.journal.save(record)
+            return False
+        status = result.get("status")
+        head_rev = result.get("head_rev") or result.get("rev") or item["rev"]
+        if status == "rejected":
+            record.error = _rejection(result)
+            self.journal.save(record)
+            return False
+        renumbered = bool(result.get("number")) and result.get("number") != doc.get("number")
+        if status == "conflict":
+            record.pushed_rev = item["rev"]
+            record.pushed_digest = digest
+            record.remote_rev = head_rev
+            record.remote_conflict = True
+            record.error = None
+            self.journal.save(record)
+            return False
+        if status not in {"accepted", "unchanged"}:
+            record.error = f"Réponse inattendue du cloud : {status!r}"
+            self.journal.save(record)
+            return False
+        # Our revision is on the hub (as the head, or in its history when the hub
+        # renumbered it or moved on since): it is the merge base. A newer head is
+        # fetched in this very pass.
+        record.base_rev = item["rev"]
+        record.base_digest = digest
+        record.base_doc = canonical_json(doc).decode("utf-8")
+        record.remote_rev = head_rev
+        record.remote_seq = result.get("head_seq") or result.get("seq") or record.remote_seq
+        record.pushed_rev = record.pushed_digest = None
+        record.error = None
+        record.remote_deleted = False
+        if renumbered and not self._renumber(record, doc, str(result["number"])):
+            self.journal.save(record)
+            return False
+        self.journal.save(record)
+        return bool(head_rev != item["rev"])
+
+    def _renumber(self, record: Record, doc: dict[str, Any], number: str) -> bool:
+        """The hub kept another number: move the folder (the head is fetched next)."""
+        problem = name_problem(number)
+        if problem or record.path is None:
+            record.error = f"Numéro donné par le cloud inutilisable : {problem}"
+            return False
+        new_rel = f"{record.path.rsplit('/', 1)[0]}/{number}"
+        if new_rel != record.path:
+            new = self.root / new_rel
+            if new.exists():
+                record.error = (
+                    f"Renuméroté {number} par le cloud, mais le dossier {new_rel} existe déjà"
+                )
+                return False
+            os.replace(self.root / record.path, new)
+            sync_dir(new.parent)
+            record.path = new_rel
+            self.log.info(f"Dossier {doc.get('number')} renuméroté {number} par le cloud.")
+        local = self.view.local.get(record.id)
+        if local is not None:
+            self.view.local[record.id] = replace(local, path=new_rel, number=number)
+        scanned = self.view.scanned.get(record.id)
+        if scanned is not None:
+            scanned.path = new_rel
+        return True
+
+    # tombstones -------------------------------------------------------------------------
+
+    def _trash(self, ids: list[str]) -> None:
+        for ident in ids:
+            record = self.records.get(ident)
+            local = self.view.local.get(ident)
+            if record is None or local is None:
+                continue
+            source = self.root / local.path
+            try:
+                if source.exists():
+                    where = move_to_trash(source, self.paths.trash, local.path, self.today)
+                    self.log.info(
+                        f"Dossier {local.number} supprimé sur le cloud : déplacé dans {where}"
+                    )
+            except OSError as exc:
+                self._set_error(ident, f"Mise à la corbeille impossible : {exc}")
+                continue
+            with self.journal.transaction():
+                self.journal.forget(ident)
+            self.records.pop(ident, None)
+            self.view.local.pop(ident, None)
+            self.view.scanned.pop(ident, None)
+            self.trashed += 1
+
+    # report -----------------------------------------------------------------------------
+
+    def _finish(self, final: Plan) -> PassResult:
+        counts = final.counts()
+        errors: list[dict[str, Any]] = []
+        for ident, decision in final.decisions.items():
+            if decision.colour == RED:
+                record = self.records.get(ident)
+                errors.append(
+                    {
+                        "dossier": ident,
+                        "number": record.number if record else None,
+                        "reason": decision.reason,
+                    }
+                )
+        for path, reason in final.invalid:
+            errors.append({"dossier": None, "number": path.rsplit("/", 1)[-1], "reason": reason})
+        report = {
+            "version": __version__,
+            "counts": counts,
+            "errors": errors[:200],
+            "checkpoint": self.journal.checkpoint(),
+        }
+        try:
+            self.client.post(self.client.org_path("sync/station/report"), report)
+        except HubError as exc:
+            if exc.status == 401:
+                raise
+            self.log.warn(f"Rapport non envoyé au cloud : {exc.message}")
+        attention = counts[RED] > 0 or any(d.conflict for d in final.decisions.values())
+        code = EXIT_SAFETY if final.stop else EXIT_ATTENTION if attention else EXIT_OK
+        return PassResult(code, counts, errors, final.stop, dict(self.state.stats))
+
+
+def _rejection(result: dict[str, Any]) -> str:
+    message = str(result.get("message") or result.get("code") or "refusé")
+    details = result.get("details") if isinstance(result.get("details"), dict) else {}
+    assert isinstance(details, dict)
+    errors = details.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        loc = ".".join(str(p) for p in errors[0].get("loc", []))
+        message += f" ({loc} : {errors[0].get('msg')})"
+    if result.get("code") == "missing_blobs":
+        message = "Documents manquants sur le cloud : renvoi au prochain passage"
+    return f"Refusé par le cloud : {message}"

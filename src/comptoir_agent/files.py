@@ -1,0 +1,109 @@
+"""Writing into the data folder without ever leaving a half-written file or deleting one.
+
+Every write is a temp file beside the target, fsync, os.replace. Nothing the
+agent replaces or removes is deleted: it goes to `<data>/.comptoir/trash/<date>/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+TEMP_PREFIX = ".comptoir-tmp-"
+COPY_BUFFER = 1024 * 1024
+
+
+def stage_bytes(tmp: Path, data: bytes, durable: bool = True) -> None:
+    """Write `tmp` (to be os.replace'd onto its target); fsync it unless told not to
+    (the caller then fsyncs many files at once with `fsync_all`)."""
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def stage_copy(source: Path, tmp: Path, durable: bool = True) -> None:
+    """Copy `source` to `tmp` (see `stage_bytes`)."""
+    with open(source, "rb") as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, COPY_BUFFER)
+        if durable:
+            dst.flush()
+            os.fsync(dst.fileno())
+
+
+def _fsync_path(path: Path, directory: bool) -> None:
+    if directory:
+        sync_dir(path)
+        return
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def fsync_all(paths: list[Path], directories: bool = False, workers: int = 16) -> None:
+    """fsync many files (or directories) concurrently: the file system batches the flushes."""
+    if not paths:
+        return
+    if len(paths) == 1:
+        _fsync_path(paths[0], directories)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(paths))) as pool:
+        list(pool.map(lambda p: _fsync_path(p, directories), paths))
+
+
+def json_bytes(doc: dict[str, Any]) -> bytes:
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_bytes(target: Path, data: bytes) -> None:
+    tmp = target.with_name(TEMP_PREFIX + target.name)
+    stage_bytes(tmp, data)
+    os.replace(tmp, target)
+
+
+def write_json(target: Path, doc: dict[str, Any]) -> None:
+    write_bytes(target, json_bytes(doc))
+
+
+def sync_dir(folder: Path) -> None:
+    """fsync a directory so that renames in it survive a power cut (POSIX only)."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def free_path(path: Path) -> Path:
+    """`path`, or `path (2)`, `path (3)`… whichever does not exist yet."""
+    if not path.exists():
+        return path
+    number = 2
+    while True:
+        candidate = path.with_name(f"{path.name} ({number})")
+        if not candidate.exists():
+            return candidate
+        number += 1
+
+
+def trash_dir(trash_root: Path, today: date) -> Path:
+    return trash_root / today.isoformat()
+
+
+def move_to_trash(source: Path, trash_root: Path, rel: str, today: date) -> Path:
+    """Move a file or folder to `<trash>/<date>/<rel>`; returns where it went."""
+    target = free_path(trash_dir(trash_root, today) / rel)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    return target

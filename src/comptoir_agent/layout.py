@@ -1,0 +1,344 @@
+"""The local tree: `<data>/<year>/<number>/dossier.json` plus the dossier's files.
+
+`scan()` walks it with os.scandir, reuses the journal's work when nothing
+moved (a folder whose stat signature is unchanged is not even read; a file
+whose size and mtime are unchanged is not hashed) and hashes the rest on a
+thread pool, streaming 1 MiB at a time. Sub-folders, symbolic links and a few
+well-known temporary files are not synced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from comptoir_agent.files import TEMP_PREFIX
+from comptoir_agent.journal import FileHash, Record
+from comptoir_agent.protocol import HASH_READ_SIZE, document_digest, with_manifest
+from comptoir_agent.schema import validate_dossier
+
+DOSSIER_FILE = "dossier.json"
+IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini", ".DS_Store"})
+IGNORED_PREFIXES = (TEMP_PREFIX, "~$", ".~lock.")
+# A file modified this close to the scan may change again within the same mtime tick:
+# its hash is not trusted next time (git's "racily clean" rule).
+RACY_NS = 2_000_000_000
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a synced file name, or None when it can."""
+    if not name:
+        return "nom vide"
+    if name in {".", ".."}:
+        return f"nom réservé {name!r}"
+    if "/" in name or "\\" in name:
+        return f"{name!r} contient un séparateur de chemin"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return f"{name!r} contient un caractère de contrôle"
+    if len(name.encode("utf-8")) > 255:
+        return f"{name[:40]!r}… dépasse 255 octets"
+    return None
+
+
+def dossier_dir_problem(year: Any, number: Any) -> str | None:
+    """Why `<year>/<number>` cannot be a local folder name."""
+    if not isinstance(year, int) or isinstance(year, bool):
+        return "année invalide"
+    if not isinstance(number, str):
+        return "numéro invalide"
+    problem = name_problem(number)
+    return f"numéro de dossier : {problem}" if problem else None
+
+
+def is_ignored(name: str) -> bool:
+    return name == DOSSIER_FILE or name in IGNORED_NAMES or name.startswith(IGNORED_PREFIXES)
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a file, read 1 MiB at a time."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_READ_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@dataclass(frozen=True)
+class FileStat:
+    name: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class LocalDossier:
+    """One dossier folder as the scan saw it."""
+
+    path: str  # relative, with "/": "2026/2026-00042"
+    signature: str
+    id: str | None = None
+    number: str | None = None
+    year: int | None = None
+    created_at: str | None = None
+    digest: str | None = None
+    error: str | None = None
+    doc: dict[str, Any] | None = None  # the synced document, when it was read
+    hashes: dict[str, FileHash] | None = None  # fresh hashes, when they were computed
+    racy: bool = False
+
+
+@dataclass
+class ScanResult:
+    dossiers: list[LocalDossier] = field(default_factory=list)
+    hashed_files: int = 0
+    hashed_bytes: int = 0
+
+
+@dataclass
+class _Pending:
+    dossier: LocalDossier
+    raw: bytes
+    stats: list[FileStat]
+    folder: Path
+    cache: Mapping[str, FileHash] = field(default_factory=dict)
+    parsed: Any = None
+    parse_error: str | None = None
+
+    def parse(self) -> None:
+        try:
+            self.parsed = json.loads(self.raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.parse_error = f"dossier.json n'est pas du JSON valide : {exc}"
+
+
+def signature_of(json_stat: os.stat_result, stats: list[FileStat]) -> str:
+    parts = [f"{json_stat.st_size}:{json_stat.st_mtime_ns}"]
+    parts.extend(f"{s.name}\0{s.size}:{s.mtime_ns}" for s in stats)
+    return hashlib.sha1("\n".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def list_folder(folder: Path) -> tuple[os.stat_result | None, list[FileStat], list[str]]:
+    """dossier.json's stat (None if absent), the synced files' stats, the refused names."""
+    json_stat: os.stat_result | None = None
+    stats: list[FileStat] = []
+    refused: list[str] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.name == DOSSIER_FILE:
+                json_stat = entry.stat(follow_symlinks=False)
+                continue
+            if is_ignored(entry.name):
+                continue
+            problem = name_problem(entry.name)
+            if problem:
+                refused.append(problem)
+                continue
+            st = entry.stat(follow_symlinks=False)
+            stats.append(FileStat(entry.name, st.st_size, st.st_mtime_ns))
+    stats.sort(key=lambda s: s.name)
+    return json_stat, stats, refused
+
+
+def dossier_folders(root: Path) -> list[tuple[str, Path]]:
+    """(relative path, folder) of every `<year>/<name>/` folder, sorted."""
+    found: list[tuple[str, Path]] = []
+    with os.scandir(root) as years:
+        year_dirs = sorted(
+            (e.name, Path(e.path))
+            for e in years
+            if e.is_dir(follow_symlinks=False) and e.name.isdigit() and len(e.name) == 4
+        )
+    for year_name, year_dir in year_dirs:
+        with os.scandir(year_dir) as entries:
+            names = sorted(
+                e.name
+                for e in entries
+                if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+            )
+        found.extend((f"{year_name}/{name}", year_dir / name) for name in names)
+    return found
+
+
+def scan(
+    root: Path,
+    records: Mapping[str, Record],
+    hash_cache: Mapping[str, Mapping[str, FileHash]],
+    workers: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> ScanResult:
+    """Scan every dossier folder of `root` (see the module docstring)."""
+    started_ns = time.time_ns()
+    by_path = {r.path: r for r in records.values() if r.path}
+    result = ScanResult()
+    pending: list[_Pending] = []
+    for rel, folder in dossier_folders(root):
+        try:
+            json_stat, stats, refused = list_folder(folder)
+        except OSError as exc:
+            result.dossiers.append(LocalDossier(rel, "", error=f"dossier illisible : {exc}"))
+            continue
+        if json_stat is None:
+            continue  # not a dossier (or one whose first download was interrupted)
+        signature = signature_of(json_stat, stats)
+        racy = json_stat.st_mtime_ns >= started_ns - RACY_NS or any(
+            s.mtime_ns >= started_ns - RACY_NS for s in stats
+        )
+        known = by_path.get(rel)
+        if refused:
+            dossier = LocalDossier(rel, signature, error="nom de fichier refusé : " + refused[0])
+            _read_identity(folder, dossier)
+            result.dossiers.append(dossier)
+            continue
+        if known and known.local_signature == signature and known.local_digest:
+            result.dossiers.append(
+                LocalDossier(
+                    rel,
+                    signature,
+                    id=known.id,
+                    number=known.number,
+                    year=known.year,
+                    created_at=known.created_at,
+                    digest=known.local_digest,
+                )
+            )
+            continue
+        dossier = LocalDossier(rel, signature, racy=racy)
+        try:
+            raw = (folder / DOSSIER_FILE).read_bytes()
+        except OSError as exc:
+            dossier.error = f"dossier.json illisible : {exc}"
+            result.dossiers.append(dossier)
+            continue
+        item = _Pending(dossier, raw, stats, folder)
+        item.parse()
+        ident = item.parsed.get("id") if isinstance(item.parsed, dict) else None
+        if isinstance(ident, str):
+            item.cache = hash_cache.get(ident, {})
+        pending.append(item)
+    _hash_pending(pending, result, started_ns, workers, progress)
+    for item in pending:
+        _build(item)
+        result.dossiers.append(item.dossier)
+    result.dossiers.sort(key=lambda d: d.path)
+    return result
+
+
+def _read_identity(folder: Path, dossier: LocalDossier) -> None:
+    """Best effort: the id and number of a dossier that will not be synced."""
+    try:
+        doc = json.loads((folder / DOSSIER_FILE).read_bytes())
+    except (OSError, ValueError):
+        return
+    if isinstance(doc, dict):
+        _take_identity(doc, dossier)
+
+
+def _take_identity(doc: dict[str, Any], dossier: LocalDossier) -> None:
+    ident, number, year = doc.get("id"), doc.get("number"), doc.get("year")
+    created = doc.get("created_at")
+    dossier.id = ident if isinstance(ident, str) and ident else None
+    dossier.number = number if isinstance(number, str) else None
+    dossier.year = year if isinstance(year, int) and not isinstance(year, bool) else None
+    dossier.created_at = created if isinstance(created, str) else None
+
+
+def _hash_pending(
+    pending: list[_Pending],
+    result: ScanResult,
+    started_ns: int,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Fill each pending dossier's `hashes`, hashing only files the cache cannot vouch for."""
+    jobs: list[tuple[_Pending, FileStat]] = []
+    for item in pending:
+        item.dossier.hashes = {}
+        for stat in item.stats:
+            known = item.cache.get(stat.name)
+            if known and known.size == stat.size and known.mtime_ns == stat.mtime_ns:
+                item.dossier.hashes[stat.name] = known
+            else:
+                jobs.append((item, stat))
+    if not jobs:
+        return
+
+    def work(job: tuple[_Pending, FileStat]) -> tuple[_Pending, FileStat, str | None, str]:
+        item, stat = job
+        try:
+            sha, _ = hash_file(item.folder / stat.name)
+        except OSError as exc:
+            return item, stat, None, str(exc)
+        return item, stat, sha, ""
+
+    runner: Any
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        runner = pool.map(work, jobs) if len(jobs) > 1 else map(work, jobs)
+        for item, stat, sha, problem in runner:
+            hashes = item.dossier.hashes
+            assert hashes is not None
+            if sha is None:
+                item.dossier.error = f"fichier illisible {stat.name!r} : {problem}"
+                continue
+            # A file modified just before the scan could change again unseen: hash it next time.
+            mtime = -1 if stat.mtime_ns >= started_ns - RACY_NS else stat.mtime_ns
+            hashes[stat.name] = FileHash(stat.size, mtime, sha)
+            result.hashed_files += 1
+            result.hashed_bytes += stat.size
+            if progress:
+                progress(stat.size)
+
+
+def _build(item: _Pending) -> None:
+    """Parse, attach the manifest, validate and digest one dossier read from disk."""
+    dossier = item.dossier
+    doc = item.parsed
+    if item.parse_error:
+        dossier.error = item.parse_error
+        return
+    if not isinstance(doc, dict):
+        dossier.error = "dossier.json doit contenir un objet JSON"
+        return
+    _take_identity(doc, dossier)
+    if dossier.error:
+        return
+    hashes = dossier.hashes or {}
+    manifest = [
+        {"name": s.name, "sha256": hashes[s.name].sha256, "size": s.size} for s in item.stats
+    ]
+    synced = with_manifest(doc, manifest)
+    errors = validate_dossier(synced)
+    if errors:
+        more = f" (+{len(errors) - 3} autres)" if len(errors) > 3 else ""
+        dossier.error = "dossier.json invalide : " + " ; ".join(errors[:3]) + more
+        return
+    dossier.doc = synced
+    dossier.digest = document_digest(synced)
+
+
+def read_dossier(root: Path, rel: str, cache: Mapping[str, FileHash]) -> LocalDossier:
+    """Scan one folder now (used just before writing into it, and by `resolve`)."""
+    folder = root / rel
+    started_ns = time.time_ns()
+    json_stat, stats, refused = list_folder(folder)
+    signature = signature_of(json_stat, stats) if json_stat else ""
+    if json_stat is None:
+        return LocalDossier(rel, signature, error="dossier.json manquant")
+    if refused:
+        return LocalDossier(rel, signature, error="nom de fichier refusé : " + refused[0])
+    raw = (folder / DOSSIER_FILE).read_bytes()
+    item = _Pending(LocalDossier(rel, signature), raw, stats, folder, cache)
+    item.parse()
+    _hash_pending([item], ScanResult(), started_ns, 1, None)
+    _build(item)
+    return item.dossier

@@ -1,0 +1,143 @@
+"""Pure functions of the sync protocol: canonical JSON, revision ids, batch framing.
+
+Nothing here does I/O; docs/sync/protocol.md is the contract these follow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+API_PREFIX = "/api/v1/"
+PROTOCOL_VERSION = 1
+BATCH_CONTENT_TYPE = "application/x-comptoir-batch"
+
+MAX_FEED_PAGE = 1000
+MAX_MISSING_QUERY = 5000
+MAX_BULK_DOSSIERS = 500
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+MAX_BATCH_BLOB = 4 * 1024 * 1024
+HASH_READ_SIZE = 1024 * 1024
+
+
+class FramingError(ValueError):
+    """A batch body that does not follow the framing of protocol.md."""
+
+
+def canonical_json(doc: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of a document (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def document_digest(doc: Mapping[str, Any]) -> str:
+    """The first 32 hex digits of SHA-256 of the canonical document."""
+    return hashlib.sha256(canonical_json(doc)).hexdigest()[:32]
+
+
+def with_manifest(doc: Mapping[str, Any], files: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The synced document: `doc` with `files` set to the manifest sorted by name."""
+    manifest = sorted(
+        ({"name": f["name"], "sha256": f["sha256"], "size": f["size"]} for f in files),
+        key=lambda f: str(f["name"]),
+    )
+    synced = dict(doc)
+    synced["files"] = manifest
+    return synced
+
+
+def rev_generation(rev: str | None) -> int:
+    """The generation of a revision id, 0 for none."""
+    if not rev:
+        return 0
+    head, _, _ = rev.partition("-")
+    try:
+        return int(head)
+    except ValueError:
+        return 0
+
+
+def rev_digest(rev: str | None) -> str | None:
+    """The digest part of a revision id."""
+    if not rev or "-" not in rev:
+        return None
+    return rev.partition("-")[2]
+
+
+def next_rev(base_rev: str | None, digest: str) -> str:
+    """The revision id a writer gives a document written on top of `base_rev`."""
+    return f"{rev_generation(base_rev) + 1}-{digest}"
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class BlobHeader:
+    sha256: str
+    size: int
+
+
+def encode_batch_header(blobs: Sequence[BlobHeader]) -> bytes:
+    """The first line of a batch body: the JSON array of blobs, then a newline."""
+    header = [{"sha256": b.sha256, "size": b.size} for b in blobs]
+    return json.dumps(header, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def encode_batch(blobs: Sequence[tuple[str, bytes]]) -> bytes:
+    """A whole batch body from (sha256, bytes) pairs."""
+    header = encode_batch_header([BlobHeader(sha, len(data)) for sha, data in blobs])
+    return header + b"".join(data for _, data in blobs)
+
+
+def parse_batch_header(line: bytes) -> list[BlobHeader]:
+    """Read the header line of a batch (without or with its trailing newline)."""
+    try:
+        raw = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FramingError(f"en-tête de lot illisible : {exc}") from exc
+    if not isinstance(raw, list):
+        raise FramingError("en-tête de lot : un tableau JSON est attendu")
+    headers: list[BlobHeader] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise FramingError("en-tête de lot : objet attendu")
+        sha, size = item.get("sha256"), item.get("size")
+        if not isinstance(sha, str) or not is_sha256(sha):
+            raise FramingError(f"en-tête de lot : empreinte invalide {sha!r}")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise FramingError(f"en-tête de lot : taille invalide {size!r}")
+        headers.append(BlobHeader(sha, size))
+    return headers
+
+
+def decode_batch(body: bytes) -> list[tuple[str, bytes]]:
+    """Split a whole batch body into (sha256, bytes), checking sizes and hashes."""
+    newline = body.find(b"\n")
+    if newline < 0:
+        raise FramingError("lot sans en-tête")
+    headers = parse_batch_header(body[:newline])
+    position = newline + 1
+    blobs: list[tuple[str, bytes]] = []
+    for header in headers:
+        data = body[position : position + header.size]
+        if len(data) != header.size:
+            raise FramingError("lot tronqué")
+        if hashlib.sha256(data).hexdigest() != header.sha256:
+            raise FramingError(f"empreinte incorrecte pour {header.sha256}")
+        blobs.append((header.sha256, data))
+        position += header.size
+    if position != len(body):
+        raise FramingError("octets en trop après le dernier document du lot")
+    return blobs
+
+
+def is_sha256(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)

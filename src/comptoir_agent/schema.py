@@ -1,0 +1,184 @@
+"""A small validator for exactly the JSON Schema keywords dossier.schema.json uses.
+
+The schema ships inside the package (a copy of docs/sync/dossier.schema.json,
+kept identical by a test). Supported keywords: type (one or a list), const,
+enum, required, properties, additionalProperties (bool or schema), minLength,
+maxLength, pattern (search semantics, as JSON Schema), minimum, maximum,
+items, uniqueItems, format (uuid, date-time). Anything else in the schema is
+a descriptive annotation.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).with_name("dossier.schema.json")
+
+_TYPE_NAMES = {
+    "object": "un objet",
+    "array": "un tableau",
+    "string": "une chaîne",
+    "integer": "un entier",
+    "number": "un nombre",
+    "boolean": "un booléen",
+    "null": "null",
+}
+
+
+@functools.cache
+def dossier_schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def validate_dossier(doc: Any) -> list[str]:
+    """Every violation of dossier.schema.json in `doc`, as French sentences; [] when valid."""
+    errors: list[str] = []
+    _check(doc, dossier_schema(), "", errors)
+    return errors
+
+
+def validate(value: Any, schema: Mapping[str, Any]) -> list[str]:
+    """Validate against any schema written with the supported keywords."""
+    errors: list[str] = []
+    _check(value, schema, "", errors)
+    return errors
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == "object":
+        return isinstance(value, dict)
+    if name == "array":
+        return isinstance(value, list)
+    if name == "string":
+        return isinstance(value, str)
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "null":
+        return value is None
+    if isinstance(value, bool):
+        return False
+    if name == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if name == "number":
+        return isinstance(value, int | float)
+    raise ValueError(f"unsupported type {name}")
+
+
+def _where(loc: str) -> str:
+    return loc or "(document)"
+
+
+def _check(value: Any, schema: Mapping[str, Any], loc: str, errors: list[str]) -> None:
+    expected = schema.get("type")
+    if expected is not None:
+        names = [expected] if isinstance(expected, str) else list(expected)
+        if not any(_is_type(value, name) for name in names):
+            wanted = " ou ".join(_TYPE_NAMES[name] for name in names)
+            errors.append(f"{_where(loc)} : {wanted} est attendu")
+            return
+    if "const" in schema and not _same(value, schema["const"]):
+        errors.append(f"{_where(loc)} : la valeur doit être {json.dumps(schema['const'])}")
+    if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
+        allowed = ", ".join(json.dumps(option, ensure_ascii=False) for option in schema["enum"])
+        errors.append(f"{_where(loc)} : valeur {_show(value)} hors de la liste ({allowed})")
+    if isinstance(value, str):
+        _check_string(value, schema, loc, errors)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        _check_number(value, schema, loc, errors)
+    elif isinstance(value, list):
+        _check_array(value, schema, loc, errors)
+    elif isinstance(value, dict):
+        _check_object(value, schema, loc, errors)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: `true` is not `1`."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _check_string(value: str, schema: Mapping[str, Any], loc: str, errors: list[str]) -> None:
+    where = _where(loc)
+    if "minLength" in schema and len(value) < schema["minLength"]:
+        errors.append(f"{where} : au moins {schema['minLength']} caractère(s)")
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        errors.append(f"{where} : au plus {schema['maxLength']} caractères")
+    if "pattern" in schema and not _regex(schema["pattern"]).search(value):
+        errors.append(f"{where} : valeur {_show(value)} au format incorrect")
+    if schema.get("format") == "date-time" and not _is_datetime(value):
+        errors.append(f"{where} : date et heure ISO 8601 attendues, pas {_show(value)}")
+    if schema.get("format") == "uuid" and not _regex(
+        r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ).match(value):
+        errors.append(f"{where} : UUID attendu, pas {_show(value)}")
+
+
+def _is_datetime(value: str) -> bool:
+    if "T" not in value and "t" not in value and " " not in value:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_number(value: float, schema: Mapping[str, Any], loc: str, errors: list[str]) -> None:
+    if "minimum" in schema and value < schema["minimum"]:
+        errors.append(f"{_where(loc)} : au moins {schema['minimum']}")
+    if "maximum" in schema and value > schema["maximum"]:
+        errors.append(f"{_where(loc)} : au plus {schema['maximum']}")
+
+
+def _check_array(value: list[Any], schema: Mapping[str, Any], loc: str, errors: list[str]) -> None:
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        for index, item in enumerate(value):
+            _check(item, items, f"{loc}[{index}]", errors)
+    if schema.get("uniqueItems"):
+        seen: list[str] = []
+        for item in value:
+            key = json.dumps(item, sort_keys=True)
+            if key in seen:
+                errors.append(f"{_where(loc)} : l'élément {_show(item)} est en double")
+                break
+            seen.append(key)
+
+
+def _check_object(
+    value: dict[str, Any], schema: Mapping[str, Any], loc: str, errors: list[str]
+) -> None:
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    for name in schema.get("required", []):
+        if name not in value:
+            errors.append(f"{_join(loc, name)} : champ obligatoire manquant")
+    extra = schema.get("additionalProperties", True)
+    for name, item in value.items():
+        if name in properties:
+            _check(item, properties[name], _join(loc, name), errors)
+        elif extra is False:
+            errors.append(f"{_join(loc, name)} : champ inconnu")
+        elif isinstance(extra, Mapping):
+            _check(item, extra, _join(loc, name), errors)
+
+
+def _join(loc: str, name: str) -> str:
+    return f"{loc}.{name}" if loc else name

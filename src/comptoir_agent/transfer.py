@@ -1,0 +1,404 @@
+"""Moving documents: blob uploads (batches, chunked resumable uploads), downloads, progress.
+
+Blobs are content-addressed: the hub is asked which hashes it lacks (5000 at a
+time), small files travel in `blobs/batch` bodies of up to 32 MiB, files over
+4 MiB through `uploads` (resumable: the upload id is kept in the journal, and
+a 409 `offset_mismatch` resumes at the offset the hub gives). Downloads use
+`blobs/fetch` batches and `GET blobs/{sha256}` with `Range` for big files.
+Every received byte is checked against its SHA-256 before it is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from comptoir_agent.client import HubClient, HubError, read_json
+from comptoir_agent.journal import Journal
+from comptoir_agent.protocol import (
+    HASH_READ_SIZE,
+    MAX_BATCH_BLOB,
+    MAX_BATCH_BYTES,
+    MAX_MISSING_QUERY,
+    BlobHeader,
+    FramingError,
+    chunked,
+    encode_batch_header,
+    parse_batch_header,
+)
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal and not --quiet."""
+
+    def __init__(
+        self, label: str, total: int, enabled: bool, stream: IO[str] | None = None
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and total > 0 and self.stream.isatty()
+        self.label = label
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def add(self, amount: int) -> None:
+        self.done += amount
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.drawn < 0.1 and self.done < self.total:
+            return
+        self.drawn = now
+        ratio = min(1.0, self.done / self.total)
+        width = 30
+        filled = int(ratio * width)
+        speed = self.done / max(now - self.started, 1e-6)
+        self.stream.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{ratio * 100:5.1f} % {human_size(self.done)}/{human_size(self.total)} "
+            f"{human_size(int(speed))}/s "
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def human_size(size: int) -> str:
+    """French-style sizes: 31,2 Go."""
+    value = float(size)
+    for unit in ("o", "Ko", "Mo", "Go"):
+        if value < 1024 or unit == "Go":
+            text = f"{value:.1f}" if unit != "o" else f"{int(value)}"
+            return f"{text.replace('.', ',')} {unit}"
+        value /= 1024
+    return f"{size} o"  # pragma: no cover
+
+
+def quota_message(details: dict[str, object], fallback: tuple[int, int] | None = None) -> str:
+    used, limit = details.get("used"), details.get("limit")
+    if not isinstance(used, int) or not isinstance(limit, int):
+        used, limit = fallback if fallback else (None, None)
+    if isinstance(used, int) and isinstance(limit, int):
+        return f"Quota dépassé : {gigabytes(used)} utilisés sur {gigabytes(limit)} — envoi suspendu"
+    return "Quota dépassé — envoi suspendu"
+
+
+def gigabytes(size: int) -> str:
+    value = size / 1_000_000_000
+    text = f"{value:.1f}".replace(".", ",")
+    return f"{text.removesuffix(',0')} Go"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A local file that holds a blob to upload."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class UploadOutcome:
+    failed: dict[str, str] = field(default_factory=dict)  # sha256 → reason
+    quota: str | None = None  # set when the hub refused with 507: nothing more was sent
+    uploaded_bytes: int = 0
+
+
+def missing_hashes(client: HubClient, hashes: Sequence[str]) -> set[str]:
+    missing: set[str] = set()
+    for part in chunked(sorted(set(hashes)), MAX_MISSING_QUERY):
+        answer = client.post(client.org_path("sync/blobs/missing"), {"hashes": list(part)})
+        missing.update(str(h) for h in (answer or {}).get("missing", []))
+    return missing
+
+
+def upload(
+    client: HubClient,
+    journal: Journal,
+    sources: Iterable[Source],
+    show_progress: bool,
+    quota_fallback: tuple[int, int] | None = None,
+) -> UploadOutcome:
+    """Send every blob the hub lacks; stop at the first 507 (quota)."""
+    by_hash: dict[str, Source] = {}
+    for source in sources:
+        by_hash.setdefault(source.sha256, source)
+    outcome = UploadOutcome()
+    if not by_hash:
+        return outcome
+    missing = missing_hashes(client, list(by_hash))
+    todo = [by_hash[h] for h in sorted(missing) if h in by_hash]
+    if not todo:
+        return outcome
+    progress = Progress("Envoi", sum(s.size for s in todo), show_progress)
+    try:
+        small = [s for s in todo if s.size <= MAX_BATCH_BLOB]
+        big = [s for s in todo if s.size > MAX_BATCH_BLOB]
+        for batch in _batches(small):
+            if not _send_batch(client, batch, outcome, progress, quota_fallback):
+                break
+        if outcome.quota is None:
+            for source in big:
+                if not _send_chunked(client, journal, source, outcome, progress, quota_fallback):
+                    break
+    finally:
+        progress.close()
+    if outcome.quota:
+        for source in todo:
+            outcome.failed.setdefault(source.sha256, outcome.quota)
+    return outcome
+
+
+def _batches(sources: list[Source]) -> Iterable[list[Source]]:
+    batch: list[Source] = []
+    size = 0
+    for source in sources:
+        if batch and size + source.size > MAX_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(source)
+        size += source.size
+    if batch:
+        yield batch
+
+
+def _send_batch(
+    client: HubClient,
+    batch: list[Source],
+    outcome: UploadOutcome,
+    progress: Progress,
+    quota_fallback: tuple[int, int] | None,
+) -> bool:
+    """One blobs/batch request; False when the quota stops all uploads."""
+    parts: list[bytes] = []
+    headers: list[BlobHeader] = []
+    for source in batch:
+        try:
+            data = source.path.read_bytes()
+        except OSError as exc:
+            outcome.failed[source.sha256] = f"fichier illisible {source.path.name!r} : {exc}"
+            continue
+        # Checked here: one changed file would make the hub refuse the whole batch.
+        if len(data) != source.size or hashlib.sha256(data).hexdigest() != source.sha256:
+            outcome.failed[source.sha256] = (
+                f"{source.path.name!r} a changé pendant la synchronisation : "
+                "renvoi au prochain passage"
+            )
+            continue
+        parts.append(data)
+        headers.append(BlobHeader(source.sha256, source.size))
+    if not headers:
+        return True
+    body = encode_batch_header(headers) + b"".join(parts)
+    try:
+        client.post_batch(client.org_path("sync/blobs/batch"), body)
+    except HubError as exc:
+        if exc.status == 507:
+            outcome.quota = quota_message(exc.details, quota_fallback)
+            return False
+        for header in headers:
+            outcome.failed[header.sha256] = f"envoi refusé par le cloud : {exc.message}"
+        return True
+    sent = sum(h.size for h in headers)
+    outcome.uploaded_bytes += sent
+    progress.add(sent)
+    return True
+
+
+def _send_chunked(
+    client: HubClient,
+    journal: Journal,
+    source: Source,
+    outcome: UploadOutcome,
+    progress: Progress,
+    quota_fallback: tuple[int, int] | None,
+) -> bool:
+    """A resumable upload; False when the quota stops all uploads."""
+    try:
+        upload_id, offset, chunk_size, complete = _open_upload(client, journal, source)
+        with open(source.path, "rb") as handle:
+            while not complete:
+                handle.seek(offset)
+                chunk = handle.read(min(chunk_size, source.size - offset))
+                if not chunk:
+                    raise OSError("fichier raccourci pendant l'envoi")
+                end = offset + len(chunk) - 1
+                try:
+                    answer = client.send(
+                        "PUT",
+                        client.org_path(f"sync/uploads/{upload_id}"),
+                        chunk,
+                        {
+                            "Content-Range": f"bytes {offset}-{end}/{source.size}",
+                            "Content-Type": "application/octet-stream",
+                        },
+                    )
+                    state = _json(answer)
+                except HubError as exc:
+                    if exc.code == "offset_mismatch" and isinstance(exc.details.get("offset"), int):
+                        offset = int(exc.details["offset"])
+                        continue
+                    raise
+                progress.add(len(chunk))
+                outcome.uploaded_bytes += len(chunk)
+                new_offset = state.get("offset")
+                offset = new_offset if isinstance(new_offset, int) else end + 1
+                complete = bool(state.get("complete"))
+    except HubError as exc:
+        if exc.status == 507:
+            outcome.quota = quota_message(exc.details, quota_fallback)
+            return False
+        if exc.code in {"hash_mismatch", "not_found"}:
+            journal.drop_upload(source.sha256)
+        outcome.failed[source.sha256] = f"envoi de {source.path.name!r} refusé : {exc.message}"
+        return True
+    except OSError as exc:
+        outcome.failed[source.sha256] = f"lecture de {source.path.name!r} impossible : {exc}"
+        return True
+    journal.drop_upload(source.sha256)
+    return True
+
+
+def _json(response: http.client.HTTPResponse) -> dict[str, object]:
+    value = read_json(response)
+    return value if isinstance(value, dict) else {}
+
+
+def _open_upload(client: HubClient, journal: Journal, source: Source) -> tuple[str, int, int, bool]:
+    """Resume the journal's upload of this blob when the hub still has it, else start one."""
+    known = journal.upload_for(source.sha256)
+    default_chunk = 8 * 1024 * 1024
+    if known:
+        try:
+            state = client.get(client.org_path(f"sync/uploads/{known}")) or {}
+            chunk = int(state.get("chunk_size") or default_chunk)
+            return known, int(state.get("offset", 0)), chunk, bool(state.get("complete"))
+        except HubError as exc:
+            if exc.status != 404:
+                raise
+            journal.drop_upload(source.sha256)
+    state = client.post(
+        client.org_path("sync/uploads"), {"sha256": source.sha256, "size": source.size}
+    )
+    if state.get("complete"):  # the hub already has this content
+        return "", source.size, default_chunk, True
+    upload_id = str(state["id"])
+    journal.set_upload(source.sha256, upload_id, source.size)
+    chunk = int(state.get("chunk_size") or default_chunk)
+    return upload_id, int(state.get("offset", 0)), max(chunk, 1), bool(state.get("complete"))
+
+
+# downloads ----------------------------------------------------------------------------------
+
+
+class DownloadError(Exception):
+    pass
+
+
+def fetch_batch(client: HubClient, hashes: Sequence[str], progress: Progress) -> dict[str, bytes]:
+    """One blobs/fetch request (≤ 32 MiB): the blobs the hub sent, each checked."""
+    response = client.send(
+        "POST",
+        client.org_path("sync/blobs/fetch"),
+        _json_body({"hashes": list(hashes)}),
+        {"Content-Type": "application/json", "Accept": "application/x-comptoir-batch"},
+    )
+    try:
+        header_line = response.readline(1024 * 1024 * 4)
+        headers = parse_batch_header(header_line)
+        blobs: dict[str, bytes] = {}
+        for header in headers:
+            data = response.read(header.size)
+            if len(data) != header.size:
+                raise DownloadError("lot de documents tronqué")
+            if hashlib.sha256(data).hexdigest() != header.sha256:
+                raise DownloadError(f"document {header.sha256[:12]}… corrompu en route")
+            blobs[header.sha256] = data
+            progress.add(header.size)
+        rest = response.read()
+        if rest:
+            raise DownloadError("octets en trop dans le lot de documents")
+    except FramingError as exc:
+        response.read()
+        raise DownloadError(str(exc)) from exc
+    except (OSError, ValueError) as exc:
+        response.close()
+        client.close()
+        raise DownloadError(f"téléchargement interrompu : {exc}") from exc
+    return blobs
+
+
+def _json_body(payload: object) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def fetch_large(
+    client: HubClient, sha256: str, size: int, target: Path, progress: Progress
+) -> None:
+    """GET blobs/{sha256} into `target` (resuming a partial file with Range), checked, fsynced."""
+    have = target.stat().st_size if target.exists() else 0
+    if have > size:
+        target.unlink()
+        have = 0
+    digest = hashlib.sha256()
+    if have:
+        with open(target, "rb") as existing:
+            while chunk := existing.read(HASH_READ_SIZE):
+                digest.update(chunk)
+        progress.add(have)
+    if have < size:
+        headers = {"Accept": "application/octet-stream"}
+        if have:
+            headers["Range"] = f"bytes={have}-{size - 1}"
+        response = client.send("GET", client.org_path(f"sync/blobs/{sha256}"), None, headers)
+        if have and response.status != 206:
+            # The hub ignored the range: start over.
+            digest = hashlib.sha256()
+            have = 0
+        try:
+            with open(target, "ab" if have else "wb") as out:
+                while chunk := response.read(HASH_READ_SIZE):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    have += len(chunk)
+                    progress.add(len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
+        except (OSError, ValueError) as exc:
+            response.close()
+            client.close()
+            raise DownloadError(f"téléchargement interrompu : {exc}") from exc
+    if have != size or digest.hexdigest() != sha256:
+        target.unlink(missing_ok=True)
+        raise DownloadError(f"document {sha256[:12]}… incomplet ou corrompu")
+
+
+def group_by_size(
+    items: Sequence[tuple[str, int]], limit: int = MAX_BATCH_BYTES
+) -> list[list[str]]:
+    """Hashes grouped so that each group's sizes add up to at most `limit`."""
+    groups: list[list[str]] = []
+    current: list[str] = []
+    total = 0
+    for sha, size in items:
+        if current and total + size > limit:
+            groups.append(current)
+            current, total = [], 0
+        current.append(sha)
+        total += size
+    if current:
+        groups.append(current)
+    return groups

@@ -1,0 +1,214 @@
+"""Scanning the data folder: names, validation, and hashing only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from comptoir_agent.journal import FileHash, Journal, Record
+from comptoir_agent.layout import name_problem, read_dossier, scan
+from comptoir_agent.protocol import document_digest, with_manifest
+from tests.agent.conftest import make_doc, write_dossier
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("rapport.pdf", True),
+        ("Relevé n°2 (copie).pdf", True),
+        (".hidden", True),
+        ("", False),
+        (".", False),
+        ("..", False),
+        ("../etc/passwd", False),
+        ("a/b", False),
+        ("a\\b", False),
+        ("tab\there", False),
+        ("nul\x00", False),
+        ("del\x7f", False),
+        ("é" * 127, True),
+        ("é" * 128, False),
+    ],
+)
+def test_name_safety(name, ok):
+    assert (name_problem(name) is None) is ok
+
+
+def _old(path: Path) -> None:
+    """Age a file so that its hash is trusted (not 'racily clean')."""
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+
+
+def test_scan_builds_the_synced_document(tmp_path):
+    doc = make_doc("2026-00001", files=[{"name": "stale", "sha256": "0" * 64, "size": 0}])
+    write_dossier(tmp_path, doc, {"b.pdf": b"bbb", "a.jpg": b"aa"})
+    result = scan(tmp_path, {}, {})
+    [found] = result.dossiers
+    assert found.error is None
+    assert found.id == doc["id"] and found.path == "2026/2026-00001"
+    expected = with_manifest(
+        doc,
+        [
+            {"name": "a.jpg", "sha256": hashlib.sha256(b"aa").hexdigest(), "size": 2},
+            {"name": "b.pdf", "sha256": hashlib.sha256(b"bbb").hexdigest(), "size": 3},
+        ],
+    )
+    assert found.doc == expected
+    assert found.digest == document_digest(expected)
+    assert result.hashed_files == 2
+
+
+def test_scan_ignores_subfolders_temp_files_and_non_year_folders(tmp_path):
+    doc = make_doc("2026-00002")
+    folder = write_dossier(tmp_path, doc, {"a.pdf": b"a"})
+    (folder / "sous-dossier").mkdir()
+    (folder / "sous-dossier" / "x.pdf").write_bytes(b"x")
+    for junk in (".comptoir-tmp-a.pdf", "~$rapport.docx", "Thumbs.db", ".~lock.a.odt#"):
+        (folder / junk).write_bytes(b"junk")
+    (tmp_path / "Parametres").mkdir()
+    (tmp_path / "2026" / "sans-dossier-json").mkdir()
+    [found] = scan(tmp_path, {}, {}).dossiers
+    assert [f["name"] for f in found.doc["files"]] == ["a.pdf"]
+
+
+def test_malformed_dossier_is_reported_and_others_continue(tmp_path):
+    good = make_doc("2026-00003")
+    write_dossier(tmp_path, good)
+    bad = tmp_path / "2026" / "2026-00004"
+    bad.mkdir(parents=True)
+    (bad / "dossier.json").write_text("{not json")
+    invalid = make_doc("2026-00005", status="perdu")
+    write_dossier(tmp_path, invalid)
+    found = {d.path: d for d in scan(tmp_path, {}, {}).dossiers}
+    assert found["2026/2026-00003"].error is None
+    assert "JSON valide" in found["2026/2026-00004"].error
+    assert found["2026/2026-00005"].error.startswith("dossier.json invalide : status")
+    assert found["2026/2026-00005"].id == invalid["id"]
+
+
+def test_control_character_in_a_file_name_makes_the_dossier_red(tmp_path):
+    doc = make_doc("2026-00006")
+    write_dossier(tmp_path, doc, {"bad\x01name.pdf": b"x"})
+    [found] = scan(tmp_path, {}, {}).dossiers
+    assert found.error.startswith("nom de fichier refusé")
+    assert found.id == doc["id"]
+
+
+def test_unchanged_folder_is_not_read_nor_hashed(tmp_path):
+    doc = make_doc("2026-00007")
+    folder = write_dossier(tmp_path, doc, {"a.pdf": b"a" * 1000})
+    for path in folder.iterdir():
+        _old(path)
+    first = scan(tmp_path, {}, {})
+    [d] = first.dossiers
+    record = Record(
+        d.id,
+        path=d.path,
+        local_signature=d.signature,
+        local_digest=d.digest,
+        number=d.number,
+        year=d.year,
+    )
+    # Same size and mtime but garbage inside: reading it would make the dossier red.
+    path = folder / "dossier.json"
+    path.write_bytes(b"x" * path.stat().st_size)
+    _old(path)
+    second = scan(tmp_path, {d.id: record}, {d.id: d.hashes})
+    [again] = second.dossiers
+    assert again.error is None
+    assert again.digest == d.digest and again.doc is None and second.hashed_files == 0
+
+
+def test_only_changed_files_are_hashed(tmp_path):
+    doc = make_doc("2026-00008")
+    folder = write_dossier(tmp_path, doc, {"a.pdf": b"a", "b.pdf": b"b"})
+    for path in folder.iterdir():
+        _old(path)
+    [d] = scan(tmp_path, {}, {}).dossiers
+    (folder / "b.pdf").write_bytes(b"changed")
+    result = scan(tmp_path, {}, {d.id: d.hashes})
+    assert result.hashed_files == 1
+    [again] = result.dossiers
+    assert again.digest != d.digest
+
+
+def test_racy_files_are_hashed_again(tmp_path):
+    doc = make_doc("2026-00009")
+    write_dossier(tmp_path, doc, {"a.pdf": b"a"})
+    [d] = scan(tmp_path, {}, {}).dossiers
+    assert d.racy and d.hashes["a.pdf"].mtime_ns == -1
+
+
+def test_read_dossier_uses_the_given_cache(tmp_path):
+    doc = make_doc("2026-00010")
+    folder = write_dossier(tmp_path, doc, {"a.pdf": b"a"})
+    _old(folder / "a.pdf")
+    st = (folder / "a.pdf").stat()
+    fake = FileHash(st.st_size, st.st_mtime_ns, "f" * 64)  # trusted without hashing
+    d = read_dossier(tmp_path, "2026/2026-00010", {"a.pdf": fake})
+    assert d.doc["files"][0]["sha256"] == "f" * 64
+
+
+def test_journal_roundtrip_and_migrations(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    with journal.transaction():
+        journal.save(Record("id1", path="2026/1", base_rev="1-a", remote_conflict=True))
+        journal.set_hashes("id1", {"a.pdf": FileHash(1, 2, "s" * 64)})
+        journal.set_meta("checkpoint", "42")
+    journal.close()
+    again = Journal(tmp_path / "j.sqlite3")
+    record = again.records()["id1"]
+    assert record.path == "2026/1" and record.remote_conflict is True
+    assert again.record("id1") == record
+    assert again.all_hashes() == {"id1": {"a.pdf": FileHash(1, 2, "s" * 64)}}
+    assert again.files_with_hash("s" * 64) == [("id1", "a.pdf")]
+    assert again.checkpoint() == 42
+
+
+def test_journal_transaction_rolls_back(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    with pytest.raises(RuntimeError), journal.transaction():
+        journal.save(Record("id1"))
+        raise RuntimeError
+    assert journal.records() == {}
+
+
+def test_a_path_belongs_to_one_dossier(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    with journal.transaction():
+        journal.save(Record("id1", path="2026/1"))
+        journal.save(Record("id2", path="2026/1"))
+    records = journal.records()
+    assert records["id1"].path is None and records["id2"].path == "2026/1"
+
+
+def test_reserved_numbers(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.add_numbers("dossier", ["2026-00010", "2026-00011"], "DUJ")
+    journal.add_numbers("dossier", ["2026-00020"], "")
+    assert journal.take_number("dossier", "ABC") == "2026-00020"
+    assert journal.take_number("dossier", "DUJ") == "2026-00010"
+    assert journal.take_number("dossier", "") == "2026-00011"
+    assert journal.take_number("dossier", "") is None
+    assert journal.unused_numbers("dossier") == []
+
+
+def test_newer_journal_is_refused(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.db.execute("PRAGMA user_version = 99")
+    journal.close()
+    with pytest.raises(RuntimeError, match="plus récente"):
+        Journal(tmp_path / "j.sqlite3")
+
+
+def test_written_document_reads_back_identically(tmp_path):
+    doc = make_doc("2026-00011", custom_fields={"ratio": 0.1, "x": "é"})
+    folder = write_dossier(tmp_path, doc)
+    (folder / "dossier.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False))
+    [d] = scan(tmp_path, {}, {}).dossiers
+    assert d.digest == document_digest(with_manifest(doc, []))

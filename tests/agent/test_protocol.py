@@ -1,0 +1,99 @@
+"""Canonical JSON, revision ids and the batch framing (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from comptoir_agent.protocol import (
+    FramingError,
+    canonical_json,
+    decode_batch,
+    document_digest,
+    encode_batch,
+    next_rev,
+    parse_batch_header,
+    rev_digest,
+    rev_generation,
+    with_manifest,
+)
+
+
+def test_canonical_json_sorts_keys_without_spaces_and_keeps_accents():
+    doc = {"b": 1, "a": {"z": "Théâtre", "y": [1, 2]}}
+    assert canonical_json(doc) == '{"a":{"y":[1,2],"z":"Théâtre"},"b":1}'.encode()
+
+
+def test_digest_is_the_first_32_hex_of_sha256():
+    doc = {"id": "x", "files": []}
+    expected = hashlib.sha256(b'{"files":[],"id":"x"}').hexdigest()[:32]
+    assert document_digest(doc) == expected
+    assert len(expected) == 32
+
+
+def test_revision_ids():
+    assert next_rev(None, "ab" * 16) == "1-" + "ab" * 16
+    assert next_rev("7-" + "0" * 32, "cd" * 16) == "8-" + "cd" * 16
+    assert rev_generation("12-abc") == 12
+    assert rev_generation(None) == 0
+    assert rev_generation("bogus") == 0
+    assert rev_digest("3-abc") == "abc"
+    assert rev_digest(None) is None
+
+
+def test_manifest_is_sorted_by_name_and_keeps_only_the_three_keys():
+    doc = with_manifest(
+        {"id": "x", "files": "ignored"},
+        [
+            {"name": "b.pdf", "sha256": "1" * 64, "size": 2, "mtime": 5},
+            {"name": "a.pdf", "sha256": "2" * 64, "size": 1},
+        ],
+    )
+    assert doc["files"] == [
+        {"name": "a.pdf", "sha256": "2" * 64, "size": 1},
+        {"name": "b.pdf", "sha256": "1" * 64, "size": 2},
+    ]
+
+
+def test_resending_the_same_document_gives_the_same_revision():
+    doc = with_manifest({"id": "x", "number": "1"}, [])
+    assert next_rev("1-a", document_digest(doc)) == next_rev("1-a", document_digest(dict(doc)))
+
+
+@given(st.lists(st.binary(max_size=300), max_size=8))
+def test_batch_roundtrip(blobs):
+    pairs = [(hashlib.sha256(b).hexdigest(), b) for b in blobs]
+    assert decode_batch(encode_batch(pairs)) == pairs
+
+
+def test_batch_header_is_one_json_line():
+    body = encode_batch([(hashlib.sha256(b"abc").hexdigest(), b"abc")])
+    header, _, rest = body.partition(b"\n")
+    assert json.loads(header) == [{"sha256": hashlib.sha256(b"abc").hexdigest(), "size": 3}]
+    assert rest == b"abc"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"no newline",
+        b"{}\n",
+        b'[{"sha256": "zz", "size": 1}]\nx',
+        b'[{"sha256": "' + b"a" * 64 + b'", "size": -1}]\n',
+        b'[{"sha256": "' + hashlib.sha256(b"abc").hexdigest().encode() + b'", "size": 3}]\nab',
+        b'[{"sha256": "' + hashlib.sha256(b"abc").hexdigest().encode() + b'", "size": 3}]\nabd',
+        b'[{"sha256": "' + hashlib.sha256(b"abc").hexdigest().encode() + b'", "size": 3}]\nabcX',
+    ],
+)
+def test_bad_batches_are_refused(body):
+    with pytest.raises(FramingError):
+        decode_batch(body)
+
+
+def test_header_parser_refuses_booleans_as_sizes():
+    with pytest.raises(FramingError):
+        parse_batch_header(b'[{"sha256": "' + b"a" * 64 + b'", "size": true}]')

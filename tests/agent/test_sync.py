@@ -1,0 +1,425 @@
+"""Sync passes against the in-memory hub: both directions, conflicts, deletions, options."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+
+from comptoir_agent.journal import Journal
+from tests.agent.conftest import make_doc, write_dossier
+from tests.agent.fakehub import Fail
+
+
+def test_push_then_fetch_on_another_station(hub, station, other):
+    doc = make_doc("2026-00042")
+    write_dossier(station.root, doc, {"rapport.pdf": b"%PDF-1.4", "photo.jpg": b"x" * 5000})
+    assert station("sync").code == 0
+    head = hub.head(doc["id"])
+    assert [f["name"] for f in head["files"]] == ["photo.jpg", "rapport.pdf"]
+    result = other("sync")
+    assert result.code == 0, result.err
+    assert other.read(doc) == head
+    assert (other.folder(doc) / "photo.jpg").read_bytes() == b"x" * 5000
+    assert "1 transférés" in result.out
+
+
+def test_nothing_changed_pass_is_one_feed_call_one_report_and_no_hashing(hub, station):
+    for i in range(20):
+        doc = make_doc(f"2026-{i:05d}")
+        folder = write_dossier(station.root, doc, {"a.pdf": f"{i}".encode() * 100})
+        for path in folder.iterdir():
+            os.utime(path, ns=(1_700_000_000_000_000_000,) * 2)
+    assert station("sync").code == 0
+    hub.requests.clear()
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    before = journal.all_hashes()
+    journal.close()
+    result = station("sync")
+    assert result.code == 0
+    assert hub.requests == [
+        ("GET", "/api/v1/orgs/acme/sync/station"),
+        ("GET", "/api/v1/orgs/acme/sync/changes"),
+        ("POST", "/api/v1/orgs/acme/sync/station/report"),
+    ]
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    assert journal.all_hashes() == before
+    journal.close()
+    report = hub.station("PC bureau").reports[-1]
+    assert report["counts"]["green"] == 20 and report["checkpoint"] == hub.seq
+
+
+def test_web_edit_updates_the_station(hub, station):
+    doc = make_doc("2026-00001")
+    write_dossier(station.root, doc, {"a.pdf": b"a"})
+    station("sync")
+    hub.web_edit(doc["id"], {"status": "done"}, files={"a.pdf": b"a", "b.pdf": b"new"})
+    result = station("sync")
+    assert result.code == 0, result.err
+    assert station.read(doc)["status"] == "done"
+    assert (station.folder(doc) / "b.pdf").read_bytes() == b"new"
+    # a file the web removed goes to the trash, never deleted
+    hub.web_edit(doc["id"], {}, files={"b.pdf": b"new"})
+    assert station("sync").code == 0
+    assert not (station.folder(doc) / "a.pdf").exists()
+    trashed = list((station.root / ".comptoir" / "trash").rglob("a.pdf"))
+    assert len(trashed) == 1 and trashed[0].read_bytes() == b"a"
+
+
+def test_local_edit_is_pushed_with_the_next_generation(hub, station):
+    doc = make_doc("2026-00001")
+    write_dossier(station.root, doc)
+    station("sync")
+    first = hub.dossiers[doc["id"]].head_rev
+    write_dossier(station.root, {**doc, "status": "done"})
+    assert station("sync").code == 0
+    head = hub.dossiers[doc["id"]].head_rev
+    assert head.startswith("2-") and head != first
+    assert hub.head(doc["id"])["status"] == "done"
+
+
+def test_both_changed_is_a_conflict_kept_on_the_hub_and_never_overwritten(hub, station):
+    doc = make_doc("2026-00001")
+    write_dossier(station.root, doc, {"a.pdf": b"a"})
+    station("sync")
+    hub.web_edit(doc["id"], {"status": "done"})
+    write_dossier(station.root, {**doc, "status": "report_sent"}, {"a.pdf": b"local"})
+    result = station("sync")
+    assert result.code == 4
+    assert station.read(doc)["status"] == "report_sent"
+    assert (station.folder(doc) / "a.pdf").read_bytes() == b"local"
+    assert hub.head(doc["id"])["status"] == "done"
+    assert len(hub.dossiers[doc["id"]].conflicts) == 1
+    status = json.loads(station("status", "--json").out)
+    [row] = status["dossiers"]
+    assert row["status"] == "orange" and row["conflict"] is True
+    pushes = hub.count("POST", "dossiers/push")
+    assert station("sync").code == 4  # the conflict was sent once: not again
+    assert hub.count("POST", "dossiers/push") == pushes
+    listing = json.loads(station("conflicts", "--json").out)
+    assert [c["id"] for c in listing] == [doc["id"]]
+
+
+def _conflict(hub, station, local_files, cloud_files):
+    doc = make_doc("2026-00007")
+    write_dossier(station.root, doc, {"a.pdf": b"base"})
+    station("sync")
+    hub.web_edit(doc["id"], {"status": "done"}, files=cloud_files)
+    write_dossier(station.root, {**doc, "status": "report_sent"})
+    for name, data in local_files.items():
+        (station.folder(doc) / name).write_bytes(data)
+    assert station("sync").code == 4
+    return doc
+
+
+def test_resolve_keep_local(hub, station):
+    doc = _conflict(hub, station, {"a.pdf": b"mine"}, {"a.pdf": b"theirs"})
+    result = station("resolve", doc["number"], "--keep", "local")
+    assert result.code == 0, result.err
+    assert hub.head(doc["id"])["status"] == "report_sent"
+    assert not hub.dossiers[doc["id"]].conflicts
+    assert station("sync").code == 0
+    assert json.loads(station("status", "--json").out)["counts"]["green"] == 1
+
+
+def test_resolve_keep_cloud_trashes_the_local_version(hub, station):
+    doc = _conflict(hub, station, {"a.pdf": b"mine"}, {"a.pdf": b"theirs"})
+    result = station("resolve", doc["id"], "--keep", "cloud")
+    assert result.code == 0, result.err
+    assert station.read(doc)["status"] == "done"
+    assert (station.folder(doc) / "a.pdf").read_bytes() == b"theirs"
+    trashed = list((station.root / ".comptoir" / "trash").rglob("a.pdf"))
+    assert [p.read_bytes() for p in trashed] == [b"mine"]
+    assert station("sync").code == 0
+
+
+def test_resolve_keep_both_renames_local_files(hub, station):
+    doc = _conflict(
+        hub,
+        station,
+        {"a.pdf": b"mine", "local-only.txt": b"l"},
+        {"a.pdf": b"theirs", "cloud-only.txt": b"c"},
+    )
+    result = station("resolve", doc["number"], "--keep", "both")
+    assert result.code == 0, result.err
+    today = __import__("comptoir_agent.config", fromlist=["x"]).local_today().isoformat()
+    renamed = f"a (conflit PC bureau {today}).pdf"
+    names = sorted(p.name for p in station.folder(doc).iterdir())
+    assert names == sorted(["a.pdf", renamed, "cloud-only.txt", "dossier.json", "local-only.txt"])
+    assert (station.folder(doc) / "a.pdf").read_bytes() == b"theirs"
+    assert (station.folder(doc) / renamed).read_bytes() == b"mine"
+    head = hub.head(doc["id"])
+    assert head["status"] == "done"
+    assert [f["name"] for f in head["files"]] == sorted(
+        ["a.pdf", renamed, "cloud-only.txt", "local-only.txt"]
+    )
+    assert station("sync").code == 0
+    # running it again changes nothing
+    again = station("resolve", doc["number"], "--keep", "both")
+    assert again.code == 0, again.err
+    assert sorted(p.name for p in station.folder(doc).iterdir()) == names
+
+
+def test_resolve_unknown_dossier_is_a_usage_error(station):
+    assert station("resolve", "9999", "--keep", "local").code == 1
+
+
+def test_tombstone_moves_the_folder_to_the_trash(hub, station):
+    doc = make_doc("2026-00003")
+    write_dossier(station.root, doc, {"a.pdf": b"a"})
+    station("sync")
+    hub.web_delete(doc["id"])
+    assert station("sync").code == 0
+    assert not station.folder(doc).exists()
+    [trashed] = list((station.root / ".comptoir" / "trash").glob("*/2026/2026-00003"))
+    assert (trashed / "a.pdf").read_bytes() == b"a"
+
+
+def test_too_many_tombstones_need_confirmation(hub, station):
+    docs = [make_doc(f"2026-{i:05d}") for i in range(8)]
+    for doc in docs:
+        write_dossier(station.root, doc)
+    station("sync")
+    for doc in docs[:3]:
+        hub.web_delete(doc["id"])
+    result = station("sync", "--max-delete", "2")
+    assert result.code == 5
+    assert "confirm-deletes" in result.err
+    assert all(station.folder(d).exists() for d in docs)
+    result = station("sync", "--max-delete", "2", "--confirm-deletes")
+    assert result.code == 0, result.err
+    assert [station.folder(d).exists() for d in docs[:4]] == [False, False, False, True]
+
+
+def test_quarantine_is_red_and_keeps_the_local_copy(hub, station):
+    doc = make_doc("2026-00004")
+    write_dossier(station.root, doc)
+    station("sync")
+    hub.web_quarantine(doc["id"], "2026-12-31T00:00:00Z")
+    result = station("sync")
+    assert result.code == 4
+    assert station.folder(doc).exists()
+    assert "Quarantaine pour suppression jusqu'au 31/12/2026" in result.err
+
+
+def test_renumbered_by_the_hub_renames_the_folder(hub, station, other):
+    doc = make_doc("2026-00050")
+    write_dossier(station.root, doc)
+    station("sync")
+    clash = make_doc("2026-00050")  # another station gave the same number offline
+    write_dossier(other.root, clash)
+    result = other("sync")
+    assert result.code == 0, result.err
+    renamed = json.loads((other.root / "2026" / "2026-00050-R" / "dossier.json").read_text())
+    assert (renamed["id"], renamed["number"]) == (clash["id"], "2026-00050-R")
+    # the folder it left is free for the first station's dossier (fetch_missing)
+    assert other.read(doc)["id"] == doc["id"]
+    assert other("sync").code == 0
+    assert hub.count("POST", "dossiers/push") == 2
+
+
+def test_quota_stops_uploads_but_not_downloads(hub, station):
+    hub.quota_limit = 1000
+    incoming = make_doc("2026-00010")
+    hub.web_create(incoming, {"in.pdf": b"i" * 10})
+    doc = make_doc("2026-00011")
+    write_dossier(station.root, doc, {"big.pdf": b"b" * 5000})
+    result = station("sync")
+    assert result.code == 4
+    assert "Quota dépassé : 0 Go utilisés sur 0 Go — envoi suspendu" in result.err
+    assert (station.folder(incoming) / "in.pdf").read_bytes() == b"i" * 10
+    assert doc["id"] not in hub.dossiers
+    hub.quota_limit = 10**9
+    assert station("sync").code == 0
+    assert doc["id"] in hub.dossiers
+
+
+def test_big_files_use_resumable_uploads_and_ranged_downloads(hub, station, other):
+    big = os.urandom(5 * 1024 * 1024 + 17)
+    doc = make_doc("2026-00020")
+    write_dossier(station.root, doc, {"plan.dwg": big})
+    hub.fail("PUT", "sync/uploads/", 2, "drop")  # network cut in the middle of the upload
+    result = station("sync")
+    assert result.code == 3, result.err
+    assert station("sync").code == 0
+    assert hub.blobs[hashlib.sha256(big).hexdigest()] == big
+    assert hub.count("POST", "sync/uploads$") == 1  # resumed, not restarted
+    assert other("sync").code == 0
+    assert (other.folder(doc) / "plan.dwg").read_bytes() == big
+    assert hub.count("GET", "sync/blobs/") == 1
+
+
+def test_offset_mismatch_resumes_where_the_hub_says(hub, station):
+    big = os.urandom(5 * 1024 * 1024)
+    doc = make_doc("2026-00021")
+    write_dossier(station.root, doc, {"plan.dwg": big})
+    hub.fail("PUT", "sync/uploads/", 1, Fail(409, "offset_mismatch", "offset", offset=0))
+    assert station("sync").code == 0
+    assert hub.blobs[hashlib.sha256(big).hexdigest()] == big
+
+
+def test_network_cut_mid_pass_then_rerun_converges(hub, station, other):
+    docs = [make_doc(f"2026-{i:05d}") for i in range(5)]
+    for i, doc in enumerate(docs):
+        write_dossier(station.root, doc, {"f.pdf": bytes([i]) * 100})
+    hub.fail("POST", "dossiers/push", 2, "drop")
+    assert station("sync").code == 3
+    assert station("sync").code == 0
+    assert set(hub.dossiers) == {d["id"] for d in docs}
+    hub.fail("POST", "blobs/fetch", 2, "drop")
+    assert other("sync").code == 3
+    assert other("sync").code == 0
+    for doc in docs:
+        assert other.read(doc) == hub.head(doc["id"])
+
+
+def test_lost_push_acknowledgement_is_a_no_op_on_retry(hub, station):
+    doc = make_doc("2026-00030")
+    write_dossier(station.root, doc)
+    station("sync")
+    write_dossier(station.root, {**doc, "status": "done"})
+    # the hub stores the push, then the answer is lost (crash before the journal write)
+    journal_path = station.root / ".comptoir" / "journal.sqlite3"
+    snapshot = journal_path.read_bytes()
+    assert station("sync").code == 0
+    head = hub.dossiers[doc["id"]].head_rev
+    for suffix in ("-wal", "-shm"):
+        (journal_path.parent / (journal_path.name + suffix)).unlink(missing_ok=True)
+    journal_path.write_bytes(snapshot)
+    assert station("sync").code == 0
+    assert hub.dossiers[doc["id"]].head_rev == head
+    assert not hub.dossiers[doc["id"]].conflicts
+
+
+def test_interrupted_write_is_resumed(hub, station):
+    doc = make_doc("2026-00031")
+    write_dossier(station.root, doc, {"a.pdf": b"a", "b.pdf": b"b"})
+    station("sync")
+    hub.web_edit(doc["id"], {"status": "done"}, files={"a.pdf": b"A2", "b.pdf": b"B2"})
+    # simulate a kill -9 after the intent was recorded and one file was replaced
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    record = journal.records()[doc["id"]]
+    head = hub.dossiers[doc["id"]]
+    record.applying_rev = head.head_rev
+    from comptoir_agent.protocol import canonical_json
+
+    record.applying_doc = canonical_json(head.doc).decode()
+    record.remote_rev = head.head_rev
+    with journal.transaction():
+        journal.save(record)
+    journal.close()
+    (station.folder(doc) / "a.pdf").write_bytes(b"A2")
+    result = station("sync")
+    assert result.code == 0, result.err + result.out
+    assert station.read(doc)["status"] == "done"
+    assert (station.folder(doc) / "b.pdf").read_bytes() == b"B2"
+    assert not hub.dossiers[doc["id"]].conflicts
+
+
+def test_options_disabled_syncs_nothing(hub, station):
+    hub.station("PC bureau").options["enabled"] = False
+    doc = make_doc("2026-00040")
+    write_dossier(station.root, doc)
+    result = station("sync")
+    assert result.code == 0
+    assert doc["id"] not in hub.dossiers
+    assert hub.count("GET", "sync/changes") == 0
+    assert json.loads(station("status", "--json").out)["counts"]["grey"] == 1
+
+
+def test_send_after_excludes_old_dossiers(hub, station):
+    hub.station("PC bureau").options["send_after"] = "2026-01-01"
+    old = make_doc("2025-00001", year=2025)
+    new = make_doc("2026-00001")
+    write_dossier(station.root, old)
+    write_dossier(station.root, new)
+    assert station("sync").code == 0
+    assert old["id"] not in hub.dossiers and new["id"] in hub.dossiers
+    rows = {
+        r["number"]: r["status"] for r in json.loads(station("status", "--json").out)["dossiers"]
+    }
+    assert rows == {"2025-00001": "grey", "2026-00001": "green"}
+
+
+def test_not_systematic_needs_send(hub, station):
+    hub.station("PC bureau").options["not_systematic"] = True
+    doc = make_doc("2026-00041")
+    write_dossier(station.root, doc)
+    assert station("sync").code == 0
+    assert doc["id"] not in hub.dossiers
+    assert json.loads(station("status", "--json").out)["counts"]["blue"] == 1
+    assert station("sync", "--send").code == 0
+    assert doc["id"] in hub.dossiers
+
+
+def test_update_present_false_shows_newer_on_the_cloud(hub, station):
+    hub.station("PC bureau").options["update_present"] = False
+    doc = make_doc("2026-00042")
+    write_dossier(station.root, doc)
+    station("sync")
+    hub.web_edit(doc["id"], {"status": "done"})
+    assert station("sync").code == 0
+    assert station.read(doc)["status"] == "scheduled"
+    [row] = json.loads(station("status", "--json").out)["dossiers"]
+    assert (row["status"], row["reason"]) == ("orange", "Version plus récente sur le cloud")
+
+
+def test_fetch_missing_false_does_not_download_other_dossiers(hub, station):
+    hub.station("PC bureau").options["fetch_missing"] = False
+    hub.web_create(make_doc("2026-00043"))
+    assert station("sync").code == 0
+    assert not (station.root / "2026").exists()
+
+
+def test_invalid_remote_document_is_never_written(hub, station):
+    doc = make_doc("2026-00044")
+    hub.web_create(doc, {"a.pdf": b"a"})
+    hub.dossiers[doc["id"]].doc["files"][0]["name"] = "../../evil"
+    result = station("sync")
+    assert result.code == 4
+    assert not (station.root / "evil").exists() and not station.folder(doc).exists()
+
+
+def test_malformed_local_dossier_is_red_and_others_sync(hub, station):
+    good = make_doc("2026-00045")
+    write_dossier(station.root, good)
+    bad = station.root / "2026" / "2026-00046"
+    bad.mkdir(parents=True)
+    (bad / "dossier.json").write_text("{")
+    result = station("sync")
+    assert result.code == 4
+    assert good["id"] in hub.dossiers
+    report = hub.station("PC bureau").reports[-1]
+    assert report["counts"]["red"] == 1 and report["errors"][0]["number"] == "2026-00046"
+
+
+def test_unreadable_journal_is_not_a_crash(hub, station):
+    doc = make_doc("2026-00047")
+    write_dossier(station.root, doc)
+    assert station("sync").code == 0
+    db = sqlite3.connect(station.root / ".comptoir" / "journal.sqlite3")
+    assert db.execute("SELECT count(*) FROM dossiers").fetchone()[0] == 1
+    db.close()
+
+
+def test_options_command_shows_and_changes_the_station_options(hub, station):
+    result = station("options", "--json")
+    assert result.code == 0 and json.loads(result.out)["fetch_missing"] is True
+    result = station("options", "--set", "fetch_missing=false", "--set", "window_start=22")
+    assert result.code == 0, result.err
+    assert hub.station("PC bureau").options["fetch_missing"] is False
+    assert hub.station("PC bureau").options["window_start"] == 22
+    assert "window_start = 22" in result.out
+    assert station("options", "--set", "nonsense").code == 1
+
+
+def test_widening_the_fetch_options_reads_the_feed_again(hub, station):
+    hub.station("PC bureau").options["fetch_missing"] = False
+    other_doc = make_doc("2026-00090")
+    hub.web_create(other_doc)
+    assert station("sync").code == 0
+    assert not station.folder(other_doc).exists()
+    hub.station("PC bureau").options["fetch_missing"] = True
+    assert station("sync").code == 0
+    assert station.read(other_doc)["id"] == other_doc["id"]
