@@ -209,3 +209,23 @@ def test_the_openapi_document_describes_the_push(people):
     get = schema["paths"]["/api/v1/orgs/{org}/sync/settings"]["get"]
     [param] = [item for item in get["parameters"] if item["name"] == "sections"]
     assert "company" in param["schema"]["pattern"]
+
+
+def test_a_technician_without_web_access_syncs_settings_from_a_station(people):
+    """Station access, not the web grant, lets a station push and fetch (docs/roles.md)."""
+    admin, tech = people["admin"], people["tech_station"]
+    contacts.create_contact(admin.org, actor=admin.user, last_name="Martin")
+    a_published_bundle(admin, "company", "contacts")
+    client = station(tech)
+    assert push(client, {"sections": {"company": company_payload()}}).status_code == 201
+    body = client.get(API).json()
+    assert set(body["sections"]) == {"company"}  # no address book: the role has no contacts
+    assert client.get(f"{API}/versions").status_code == 200
+    with nothing_changes():  # the same person's personal token: no web grant, refused
+        refused = push(tech.api(), {"sections": {"company": company_payload()}})
+    assert refused.status_code == 403
+    tech.member.is_blocked = True
+    tech.member.save(update_fields=["is_blocked"])
+    with nothing_changes():
+        blocked = push(client, {"sections": {"company": company_payload()}})
+    assert blocked.status_code in (401, 403)

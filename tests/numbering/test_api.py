@@ -6,6 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from comptoir.accounts import tokens
+from comptoir.accounts.models import ApiToken
 from comptoir.numbering import services
 from comptoir.numbering.models import IssuedNumber
 from tests.conftest import nothing_changes
@@ -160,3 +161,18 @@ def test_a_whole_json_number_is_a_count(people):
     for bad in (2.5, True, "2"):
         refused = post(admin.api(), f"{API}/quote/reserve", {"count": bad})
         assert (refused.status_code, refused.json()["code"]) == (422, "invalid_input")
+
+
+def test_a_technician_without_web_access_takes_numbers_from_a_station(people):
+    """Station access, not the web grant, lets a station take and reserve numbers."""
+    tech = people["tech_station"]
+    _token, secret = tokens.create_token(
+        tech.member, "Tablette", actor=tech.user, kind=ApiToken.Kind.STATION
+    )
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert post(client, f"{API}/dossier/next", {}).json() == {"number": f"{YEAR}-00001"}
+    reserved = post(client, f"{API}/dossier/reserve", {"count": 2})
+    assert reserved.json() == {"numbers": [f"{YEAR}-00002", f"{YEAR}-00003"]}
+    with nothing_changes():  # the personal token of the same person: no web grant
+        assert post(tech.api(), f"{API}/dossier/next", {}).status_code == 403
+    assert client.get(API).status_code == 403  # the series settings stay a web matter

@@ -42,6 +42,10 @@ class TokenPrincipal:
     def may_write(self) -> bool:
         return self.token.scope == ApiToken.Scope.WRITE
 
+    @property
+    def is_station(self) -> bool:
+        return self.token.kind == ApiToken.Kind.STATION
+
 
 class SessionPrincipal:
     """A logged-in browser (the pages' htmx calls); CSRF is checked by Ninja."""

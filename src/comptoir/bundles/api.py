@@ -106,6 +106,7 @@ def _source(request: HttpRequest, member: Membership) -> str:
 
 
 def _readable(member: Membership, name: str) -> bool:
+    """Stations too: a section holding records the role may not see is not sent."""
     needed = SECTIONS[name].read_permission
     return needed is None or member.can(*needed)
 
@@ -164,7 +165,7 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
         }
     },
 )
-@org_endpoint("api-sync-settings-push", Resource.DOSSIERS, Action.ADD)
+@org_endpoint("api-sync-settings-push", Resource.DOSSIERS, Action.ADD, stations=True)
 def push_settings(request: HttpRequest, member: Membership) -> Reply[dict[str, Any]]:
     sections = _read_body(request)
     bundle = services.receive_bundle(
@@ -182,7 +183,7 @@ def push_settings(request: HttpRequest, member: Membership) -> Reply[dict[str, A
     response={200: SettingsOut, **ERRORS},
     summary="The latest parameters the web published for the stations",
 )
-@org_endpoint("api-sync-settings", Resource.DOSSIERS, Action.VIEW)
+@org_endpoint("api-sync-settings", Resource.DOSSIERS, Action.VIEW, stations=True)
 def get_settings(
     request: HttpRequest, member: Membership, query: Query[SettingsQuery]
 ) -> dict[str, Any]:
@@ -206,7 +207,7 @@ def get_settings(
     response={200: list[BundleOut], **ERRORS},
     summary="The settings bundles received and published, newest first",
 )
-@org_endpoint("api-sync-settings-versions", Resource.DOSSIERS, Action.VIEW)
+@org_endpoint("api-sync-settings-versions", Resource.DOSSIERS, Action.VIEW, stations=True)
 def list_versions(
     request: HttpRequest, member: Membership, query: Query[VersionsQuery]
 ) -> list[dict[str, Any]]:

@@ -165,6 +165,11 @@ class Principal(Protocol):
     def may_write(self) -> bool: ...
 
 
+def is_station(principal: Any) -> bool:
+    """Whether the caller holds a workstation's token (not a person's, not a session)."""
+    return bool(getattr(principal, "is_station", False))
+
+
 def error_response(
     api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, details: Any = None
 ) -> HttpResponse:
@@ -214,9 +219,13 @@ Handler = Callable[..., Any]
 
 
 def org_endpoint(
-    name: str, resource: Resource | None, action: Action = Action.VIEW
+    name: str, resource: Resource | None, action: Action = Action.VIEW, *, stations: bool = False
 ) -> Callable[[Handler], Handler]:
-    """Wrap an API handler `(request, member, …)` into `(request, org: str, …)`."""
+    """Wrap an API handler `(request, member, …)` into `(request, org: str, …)`.
+
+    `stations=True`: a workstation's token passes on its role's station access
+    (docs/roles.md, “Synchronisation depuis un poste”) instead of the web grant, so the
+    technician without web access syncs numbers and settings from their station too."""
 
     def decorate(handler: Handler) -> Handler:
         register_route(RouteRule(name, "api", resource, action, ()))
@@ -227,7 +236,14 @@ def org_endpoint(
             member = principal.membership(org)
             if action is not Action.VIEW and not principal.may_write:
                 raise Forbidden(_("This token is read-only."), code="read_only_token")
-            require(member, resource, action)
+            if stations and is_station(principal):
+                if member.is_blocked or not member.spec.station_access:
+                    raise Forbidden(
+                        _("The account of this station may not do that."),
+                        code="forbidden_for_role",
+                    )
+            else:
+                require(member, resource, action)
             return handler(request, member, *args, **kwargs)
 
         wrapper.__signature__ = public_signature(handler)  # type: ignore[attr-defined]

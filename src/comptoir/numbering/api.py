@@ -120,7 +120,7 @@ def numbering(request: HttpRequest, member: Membership) -> dict[str, Any]:
     response={200: NumberOut, **ERRORS},
     summary="The next dossier or quote number (invoice numbers: 409 invoice_numbers_hub_only)",
 )
-@org_endpoint("api-numbering-next", Resource.DOSSIERS, Action.ADD)
+@org_endpoint("api-numbering-next", Resource.DOSSIERS, Action.ADD, stations=True)
 def next_number(
     request: HttpRequest, member: Membership, series: Kind, payload: NextIn
 ) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def next_number(
     response={200: NumbersOut, **ERRORS},
     summary="A block of dossier or quote numbers for offline work (unused ones are skipped)",
 )
-@org_endpoint("api-numbering-reserve", Resource.DOSSIERS, Action.ADD)
+@org_endpoint("api-numbering-reserve", Resource.DOSSIERS, Action.ADD, stations=True)
 def reserve(
     request: HttpRequest, member: Membership, series: Kind, payload: ReserveIn
 ) -> dict[str, Any]:
