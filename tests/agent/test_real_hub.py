@@ -8,87 +8,25 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.agent.conftest import Station, make_doc, write_dossier
+from tests.agent.realhub import RealHub
 
 pytestmark = pytest.mark.peer
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _comptoir(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [str(BIN / "comptoir"), *args], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def real_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
-    if not (BIN / "comptoir").exists():
-        pytest.skip("the comptoir command is not installed")
-    base = tmp_path_factory.mktemp("hub")
-    env = {
-        **os.environ,
-        "COMPTOIR_DATA_DIR": str(base / "var"),
-        "DATABASE_URL": f"sqlite:///{base / 'var' / 'hub.sqlite3'}",
-        "COMPTOIR_DEBUG": "0",
-    }
-    env.pop("REDIS_URL", None)
-    (base / "var").mkdir()
-    _comptoir(env, "migrate", "--verbosity", "0")
-    _comptoir(
-        env,
-        "createorg",
-        "Acme Diagnostics",
-        "--slug",
-        "acme",
-        "--kind",
-        "business",
-        "--admin-email",
-        "admin@acme.test",
-    )
-    codes = [
-        _comptoir(env, "station", "add", "--org", "acme", name)
-        for name in ("PC bureau", "Tablette")
-    ]
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(BIN / "comptoir"), "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    hub = RealHub(tmp_path_factory.mktemp("hub"))
+    codes = [hub.pairing_code(name) for name in ("PC bureau", "Tablette")]
+    hub.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("comptoir serve did not start")
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}", codes
+        yield hub.url, codes
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        hub.stop()
 
 
 def test_two_stations_through_the_real_hub(real_hub, tmp_path):
