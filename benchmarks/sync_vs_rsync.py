@@ -1065,6 +1065,8 @@ class Bench:
         self.pull("A", "pull_a", "files/s", 0.5, self.args.repeat)
         log("5b. a new station pulls tree B (for information)")
         self.pull("B", "pull_b", "MB/s", None, 1)
+        if self.args.no_poll:
+            return
         self.measures.append(
             measure_poll(
                 self.hub, self.base, self.args.stations, self.args.poll_seconds, self.args.repeat
@@ -1165,6 +1167,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "profiles and the JSON go to DIR (the timings are then distorted)",
     )
     parser.add_argument("--py-spy", help="py-spy executable for --profile (default: on PATH)")
+    parser.add_argument("--no-poll", action="store_true", help="skip measure 6 (the poll load)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     if args.poll_seconds is None:
