@@ -3,6 +3,7 @@ does not reach (POST paths of GET pages, what the pages show and write)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -116,3 +117,25 @@ def test_station_options_refuse_a_bad_window(people):
     assert response.status_code == 200
     station.refresh_from_db()
     assert station.options == {}
+
+
+def test_the_conflict_page_compares_the_versions_field_by_field(people, station, other_station):
+    """Labelled values side by side, differing fields first: no JSON to read."""
+    admin = people["admin"]
+    doc = document()
+    first = station.push(item(doc)).json()["results"][0]
+    station.push(item({**doc, "status": "done"}, first["rev"]))
+    other_station.push(item({**doc, "property": {**doc["property"], "floor": "4"}}, first["rev"]))
+    dossier = Dossier.objects.get()
+    page = admin.client().get(f"/o/{admin.org.slug}/dossiers/{dossier.public_id}/conflits/")
+    html = page.content.decode()
+    row = r'<tr class="table-warning"><th scope="row">([^<]*)</th>(.*?)</tr>'
+    differing = re.findall(row, html)
+    labels = [label for label, _cells in differing]
+    assert labels == [fr("status").capitalize(), fr("floor").capitalize()], labels
+    status_cells = re.findall(r"<td[^>]*>([^<]*)</td>", differing[0][1])
+    assert status_cells == [fr("Done"), fr("Scheduled")]
+    assert "{" not in re.sub(r"<script.*?</script>", "", html, flags=re.S).split("<main", 1)[-1]
+    assert shows(page, "Keep this version")
+    same = re.search(r'<tbody class="collapse" id="same-fields">(.*?)</tbody>', html, re.S)
+    assert same and fr("documents").capitalize() in same.group(1)

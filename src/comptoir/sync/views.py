@@ -17,7 +17,7 @@ from comptoir.core.models import Membership
 from comptoir.core.roles import Action, Resource
 from comptoir.dossiers import listing
 from comptoir.dossiers.models import DossierRevision
-from comptoir.sync import cleanup, configure, services
+from comptoir.sync import cleanup, compare, configure, services
 from comptoir.sync import options as station_options
 from comptoir.sync.forms import CleanupForm, CompanyOptionsForm, StationAddForm, StationOptionsForm
 from comptoir.sync.models import CloudCleanup, Station
@@ -335,13 +335,19 @@ def dossier_conflicts(request: HttpRequest, member: Membership, dossier_id: str)
             request, _("The conflict is resolved; every version is kept in the history.")
         )
         return redirect("dossiers:detail", org=member.organization.slug, dossier_id=dossier_id)
+    data = services.conflicts(dossier)
+    rows = compare.comparison(
+        data["head"]["document"], [conflict["document"] for conflict in data["conflicts"]]
+    )
     return render(
         request,
         "sync/conflicts.html",
         {
             "nav_active": "dossiers:list",
             "dossier": dossier,
-            "data": services.conflicts(dossier),
+            "data": data,
+            "differing": [row for row in rows if row["differs"]],
+            "same": [row for row in rows if not row["differs"]],
             "can_change": member.can(Resource.DOSSIERS, Action.CHANGE),
         },
     )
