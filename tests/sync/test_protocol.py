@@ -7,6 +7,7 @@ import json
 from django.test import Client
 
 from comptoir.accounts.models import ApiToken
+from comptoir.dossiers import exchange
 from comptoir.dossiers.models import Document, Dossier, DossierRevision
 from comptoir.sync.models import PairingCode, Station
 from tests.sync.conftest import document, item
@@ -138,6 +139,11 @@ def test_same_number_from_two_stations_gets_a_new_number(station, other_station)
     # the station's retry with its original revision is recognised
     retry = other_station.push(item(second)).json()["results"][0]
     assert retry["status"] == "unchanged" and retry["head_rev"] == result["rev"]
+    # the version the station sent is kept as it was sent, under its own revision id
+    sent = item(second)
+    kept = DossierRevision.objects.get(dossier__public_id=second["id"], rev=sent["rev"])
+    assert kept.document == second
+    assert exchange.revision_id(kept.document, None) == kept.rev
 
 
 def test_another_organisations_dossier_is_not_found(people, station):
@@ -236,6 +242,7 @@ def test_out_of_range_numbers_are_refused_not_a_server_error(station):
     response = station.post("station/report", {"counts": {"green": 2**70}})
     assert response.status_code == 422, response.content
     assert Station.objects.values_list("checkpoint", "reported_at").get() == before
+    assert station.get("changes", data={"since": 2**64}).status_code == 422
     accepted = station.post("station/report", {"checkpoint": 2**63 - 1, "counts": {"green": 4}})
     assert accepted.status_code == 204, accepted.content
     assert Station.objects.get().checkpoint == 2**63 - 1

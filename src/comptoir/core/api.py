@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from comptoir.core.api_base import ErrorOut, org_endpoint
+from comptoir.core.api_base import BIGINT_MAX, ErrorOut, org_endpoint
 from comptoir.core.models import AuditEntry, Membership
 from comptoir.core.roles import ROLE_SPECS, Action, Resource, Role
 
@@ -42,7 +42,9 @@ class AuditFilters(Schema):
     action: str | None = Field(
         default=None, max_length=60, description="Action, or its prefix such as “member.”."
     )
-    before: int | None = Field(default=None, ge=1, description="Entries older than this seq.")
+    before: int | None = Field(
+        default=None, ge=1, le=BIGINT_MAX, description="Entries older than this seq."
+    )
     limit: int = Field(default=100, ge=1, le=1000)
 
 

@@ -23,6 +23,8 @@ from ninja import Field, Path, Query, Router, Schema
 from ninja.responses import Response
 
 from comptoir.core.api_base import (
+    BIGINT_MAX,
+    Count,
     ErrorOut,
     InSchema,
     OutSchema,
@@ -145,9 +147,9 @@ def station_info(request: HttpRequest, station: Station) -> dict[str, Any]:
 
 class ReportIn(InSchema):
     version: str = Field("", max_length=40)
-    counts: dict[str, WholeNumber] = Field(default_factory=dict)
+    counts: dict[str, Count] = Field(default_factory=dict)
     errors: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
-    checkpoint: WholeNumber = Field(0, ge=0)
+    checkpoint: WholeNumber = Field(0, ge=0, le=BIGINT_MAX)
 
 
 @router.post(
@@ -187,7 +189,7 @@ def station_options_put(request: HttpRequest, station: Station, payload: Options
 
 
 class ChangesQuery(Schema):
-    since: int = Field(0, ge=0)
+    since: int = Field(0, ge=0, le=BIGINT_MAX)
     limit: int = Field(1000, ge=1, le=services.MAX_FEED)
 
 
@@ -454,7 +456,7 @@ def blob_get(
 
 class UploadIn(InSchema):
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
-    size: WholeNumber = Field(ge=0)
+    size: WholeNumber = Field(ge=0, le=BIGINT_MAX)
 
 
 class UploadOut(OutSchema):

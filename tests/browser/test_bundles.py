@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 
 from comptoir.company.models import Tariff
-from tests.browser.conftest import (  # noqa: F401  (fixtures)
-    axe_violations,
-    chromium,
-    describe,
-    log_in_as,
-    page,
-)
+from tests.browser.conftest import axe_violations, describe
+from tests.bundles.conftest import technician  # noqa: F401  (a fixture)
 from tests.bundles.factories import a_dropdown_list, a_received_bundle, operators_payload
 from tests.conftest import Persona
 
@@ -22,7 +17,7 @@ pytestmark = pytest.mark.browser
 BASE = "/o/acme/parametres"
 
 
-def _check(page: Any, path: str) -> None:  # noqa: F811
+def _check(page: Any, path: str) -> None:
     response = page.goto(path)
     assert response is not None and response.ok, f"{path} answered {response and response.status}"
     violations = axe_violations(page)
@@ -30,10 +25,10 @@ def _check(page: Any, path: str) -> None:  # noqa: F811
 
 
 def test_the_pages_pass_axe(
-    page: Any,  # noqa: F811
+    page: Any,
     people: dict[str, Persona],
-    technician: Any,
-    log_in_as: Any,  # noqa: F811
+    technician: Any,  # noqa: F811
+    log_in_as: Any,
 ) -> None:
     admin = people["admin"]
     found = a_dropdown_list(admin)
@@ -51,9 +46,9 @@ def test_the_pages_pass_axe(
 
 
 def test_importing_from_the_page(
-    page: Any,  # noqa: F811
+    page: Any,
     people: dict[str, Persona],
-    log_in_as: Any,  # noqa: F811
+    log_in_as: Any,
 ) -> None:
     admin = people["admin"]
     bundle = a_received_bundle(people["tech_all"])
