@@ -96,7 +96,9 @@ def database(folder: Path) -> dict[str, object]:
         )
     config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
     if scheme == "sqlite":
-        config["CONN_MAX_AGE"] = 0
+        # Kept open like PostgreSQL's: a new connection re-runs the PRAGMAs below, about a
+        # fifth of a station's feed poll (benchmarks/sync_vs_rsync.py).
+        config["CONN_MAX_AGE"] = 60
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from comptoir_agent import __version__
 from comptoir_agent.client import HubError
 from comptoir_agent.fetching import Fetcher
-from comptoir_agent.files import move_to_trash, sync_dir
+from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sync_dir
 from comptoir_agent.journal import Record
 from comptoir_agent.layout import LocalDossier, name_problem, read_dossier, scan
 from comptoir_agent.planner import RED, Action, Context, Options, Plan, plan
@@ -50,8 +52,16 @@ class PassResult:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-def is_partial_apply(local_doc: dict[str, Any], base_doc: Any, target_doc: Any) -> bool:
-    """Whether a folder holds a mix of the base and the target of an interrupted write."""
+def is_partial_apply(
+    local_doc: dict[str, Any], base_doc: Any, target_doc: Any, staged: Collection[str] = ()
+) -> bool:
+    """Whether a folder holds a mix of the base and the target of an interrupted write.
+
+    The write stages every new content as a temporary file, then replaces the files one
+    by one: a target file is in place, still at its base version, or — new in the target
+    — absent with its staged copy beside it (`staged`: the names that have one). Any
+    other absence is the user's doing (a removal the write must not undo).
+    """
     if not isinstance(target_doc, dict):
         return False
     base_doc = base_doc if isinstance(base_doc, dict) else {"files": []}
@@ -63,7 +73,23 @@ def is_partial_apply(local_doc: dict[str, Any], base_doc: Any, target_doc: Any) 
         return False
     allowed = {(f["name"], f["sha256"]) for f in base_doc.get("files", [])}
     allowed |= {(f["name"], f["sha256"]) for f in target_doc.get("files", [])}
-    return all((f["name"], f["sha256"]) in allowed for f in local_doc.get("files", []))
+    if not all((f["name"], f["sha256"]) in allowed for f in local_doc.get("files", [])):
+        return False
+    present = {f["name"] for f in local_doc.get("files", [])}
+    in_base = {f["name"] for f in base_doc.get("files", [])}
+    return all(
+        f["name"] in present or (f["name"] not in in_base and f["name"] in staged)
+        for f in target_doc.get("files", [])
+    )
+
+
+def _staged_names(folder: Path) -> set[str]:
+    """The files of `folder` a write staged and has not put in place (yet)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name[len(TEMP_PREFIX) :] for e in entries if e.name.startswith(TEMP_PREFIX)}
+    except OSError:
+        return set()
 
 
 def options_plan(state: PassState, options: Options) -> Plan:
@@ -83,7 +109,7 @@ def options_plan(state: PassState, options: Options) -> Plan:
 def scan_into(state: PassState) -> str | None:
     """Scan the data folder into `state.view`; returns a safety-stop reason, if any."""
     state.records = state.journal.records()
-    result = scan(state.root, state.records, state.journal.all_hashes())
+    result = scan(state.root, state.records, state.journal.hashes_by_dossier())
     state.stats["hashed_files"] = result.hashed_files
     state.view = build_local_view(result.dossiers, state.records)
     base, _ = trees(state.records)
@@ -230,7 +256,8 @@ class SyncPass:
             if local.digest == record.base_digest:
                 continue
             target = json.loads(record.applying_doc)
-            if is_partial_apply(scanned.doc, record.base_document(), target):
+            staged = _staged_names(self.root / scanned.path)
+            if is_partial_apply(scanned.doc, record.base_document(), target, staged):
                 self.view.local[ident] = replace(local, partial_apply=True)
 
     # execution --------------------------------------------------------------------------
@@ -263,7 +290,7 @@ class SyncPass:
             return None
         if scanned.doc is not None:
             return scanned
-        fresh = read_dossier(self.root, scanned.path, self.journal.all_hashes().get(ident, {}))
+        fresh = read_dossier(self.root, scanned.path, self.journal.hashes(ident))
         if fresh.doc is not None and fresh.hashes:
             with self.journal.transaction():
                 self.journal.set_hashes(ident, fresh.hashes)
@@ -362,6 +389,11 @@ class SyncPass:
             record.remote_rev = head_rev
             record.remote_conflict = True
             record.error = None
+            if renumbered and item["base_rev"] is None:
+                # The hub renumbered this new dossier but that answer was lost, and it
+                # was changed since: the folder takes the hub's number (so that it does
+                # not hold another dossier's place), the local version stays as it is.
+                self._renumber(record, doc, str(result["number"]))
             self.journal.save(record)
             return False
         if status not in {"accepted", "unchanged"}:

@@ -186,6 +186,7 @@ class Fetcher:
                     continue
                 downloads[f["sha256"]] = f["size"]
         blobs, large, failed = self._download(downloads)
+        moved: set[str] = set()  # big downloads already renamed into a dossier folder
         try:
             staged: list[tuple[Write, list[tuple[Path, Path]]]] = []
             for write in writes:
@@ -196,7 +197,7 @@ class Fetcher:
                     )
                     continue
                 try:
-                    staged.append((write, self._stage(write, blobs, large)))
+                    staged.append((write, self._stage(write, blobs, large, moved)))
                 except OSError as exc:
                     self.state.set_error(
                         write.record.id, f"Écriture impossible dans {write.folder} : {exc}"
@@ -297,11 +298,18 @@ class Fetcher:
         return blobs, large, failed
 
     def _stage(
-        self, write: Write, blobs: dict[str, bytes], large: dict[str, Path]
+        self,
+        write: Write,
+        blobs: dict[str, bytes],
+        large: dict[str, Path],
+        moved: set[str],
     ) -> list[tuple[Path, Path]]:
         """Write every new content (and dossier.json) beside its target, not yet in place.
 
         Staged first: a copy source in this very folder may be replaced or moved away.
+        A big download (already checked and fsynced) is renamed, not copied, into its
+        first place; `large` then points there, and another file with the same content
+        is copied from it.
         """
         doc, folder = write.doc, write.folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -315,6 +323,14 @@ class Fetcher:
                 sha = f["sha256"]
                 if sha in blobs:
                     stage_bytes(tmp, blobs[sha], durable=False)
+                elif sha in large and sha not in moved:
+                    try:
+                        os.replace(large[sha], tmp)
+                    except OSError:  # not the same file system: copy
+                        stage_copy(large[sha], tmp, durable=False)
+                    else:
+                        large[sha] = tmp
+                        moved.add(sha)
                 elif sha in large:
                     stage_copy(large[sha], tmp, durable=False)
                 elif sha in write.copies:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -243,6 +243,20 @@ class Journal:
             result.setdefault(dossier, {})[name] = FileHash(size, mtime_ns, sha)
         return result
 
+    def hashes(self, dossier_id: str) -> dict[str, FileHash]:
+        """One dossier's entry of `all_hashes()` (empty when it has none)."""
+        return {
+            name: FileHash(size, mtime_ns, sha)
+            for name, size, mtime_ns, sha in self.db.execute(
+                "SELECT name, size, mtime_ns, sha256 FROM files WHERE dossier = ?", (dossier_id,)
+            )
+        }
+
+    def hashes_by_dossier(self) -> Mapping[str, dict[str, FileHash]]:
+        """`all_hashes()` read one dossier at a time, when asked: a scan needs the hashes
+        of the folders that changed only, usually few of many."""
+        return _HashesByDossier(self)
+
     def set_hashes(self, dossier_id: str, hashes: dict[str, FileHash]) -> None:
         self.db.execute("DELETE FROM files WHERE dossier = ?", (dossier_id,))
         self.db.executemany(
@@ -321,3 +335,22 @@ class Journal:
                 (series,),
             )
         ]
+
+
+class _HashesByDossier(Mapping[str, dict[str, FileHash]]):
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def __getitem__(self, dossier_id: str) -> dict[str, FileHash]:
+        found = self.journal.hashes(dossier_id)
+        if not found:
+            raise KeyError(dossier_id)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        rows = self.journal.db.execute("SELECT DISTINCT dossier FROM files").fetchall()
+        return (str(row[0]) for row in rows)
+
+    def __len__(self) -> int:
+        row = self.journal.db.execute("SELECT COUNT(DISTINCT dossier) FROM files").fetchone()
+        return int(row[0])

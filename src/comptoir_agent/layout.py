@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ IGNORED_PREFIXES = (TEMP_PREFIX, "~$", ".~lock.")
 # A file modified this close to the scan may change again within the same mtime tick:
 # its hash is not trusted next time (git's "racily clean" rule).
 RACY_NS = 2_000_000_000
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def name_problem(name: str) -> str | None:
@@ -40,7 +42,7 @@ def name_problem(name: str) -> str | None:
         return f"nom réservé {name!r}"
     if "/" in name or "\\" in name:
         return f"{name!r} contient un séparateur de chemin"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    if CONTROL_CHARS.search(name):
         return f"{name!r} contient un caractère de contrôle"
     if len(name.encode("utf-8")) > 255:
         return f"{name[:40]!r}… dépasse 255 octets"

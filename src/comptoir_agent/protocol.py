@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,5 +140,8 @@ def decode_batch(body: bytes) -> list[tuple[str, bytes]]:
     return blobs
 
 
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def is_sha256(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return SHA256_HEX.fullmatch(value) is not None

@@ -140,6 +140,9 @@ def upload(
     if not by_hash:
         return outcome
     missing = missing_hashes(client, list(by_hash))
+    for sha in sorted(set(by_hash) - missing):
+        if journal.upload_for(sha):  # finished on the hub, but the answer was lost
+            journal.drop_upload(sha)
     todo = [by_hash[h] for h in sorted(missing) if h in by_hash]
     if not todo:
         return outcome
@@ -332,9 +335,13 @@ def fetch_batch(client: HubClient, hashes: Sequence[str], progress: Progress) ->
         if rest:
             raise DownloadError("octets en trop dans le lot de documents")
     except FramingError as exc:
-        response.read()
+        try:
+            response.read()
+        except (OSError, http.client.HTTPException):  # a header cut short by the network
+            client.close()
         raise DownloadError(str(exc)) from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # A connection cut mid-body: a short read, a reset, or IncompleteRead (chunked).
         response.close()
         client.close()
         raise DownloadError(f"téléchargement interrompu : {exc}") from exc
@@ -377,10 +384,13 @@ def fetch_large(
                     progress.add(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             response.close()
             client.close()
             raise DownloadError(f"téléchargement interrompu : {exc}") from exc
+    if have < size:  # the connection closed early: kept, the next pass resumes with Range
+        client.close()
+        raise DownloadError(f"document {sha256[:12]}… incomplet : reprise au prochain passage")
     if have != size or digest.hexdigest() != sha256:
         target.unlink(missing_ok=True)
         raise DownloadError(f"document {sha256[:12]}… incomplet ou corrompu")

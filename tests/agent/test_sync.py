@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import io
 import json
 import os
 import sqlite3
 
+import pytest
+
 from comptoir_agent.journal import Journal
+from comptoir_agent.transfer import DownloadError, Progress, fetch_batch, fetch_large
 from tests.agent.conftest import make_doc, write_dossier
-from tests.agent.fakehub import Fail
+from tests.agent.fakehub import Fail, rev_for
 
 
 def test_push_then_fetch_on_another_station(hub, station, other):
@@ -219,6 +224,30 @@ def test_renumbered_by_the_hub_renames_the_folder(hub, station, other):
     assert hub.count("POST", "dossiers/push") == 2
 
 
+def test_a_renumbered_new_dossier_changed_since_the_lost_answer_frees_the_folder(
+    hub, station, other
+):
+    """The hub renumbered a new dossier but its answer was lost; the station changed it
+    since: the push is a conflict, and the folder must still leave the number it took."""
+    doc = make_doc("2026-00060")
+    write_dossier(station.root, doc)
+    station("sync")
+    clash = make_doc("2026-00060")
+    write_dossier(other.root, clash)
+    answer = hub.push_one(
+        hub.station("Tablette"),
+        {"id": clash["id"], "base_rev": None, "rev": rev_for(clash, None), "document": clash},
+    )  # the lost push
+    assert answer["number"] == "2026-00060-R"
+    write_dossier(other.root, {**clash, "status": "done"})
+    result = other("sync")
+    assert result.code == 4, result.err  # a conflict with its own first version
+    kept = json.loads((other.root / "2026" / "2026-00060-R" / "dossier.json").read_text())
+    assert (kept["id"], kept["status"]) == (clash["id"], "done")  # the local version, moved
+    assert other.read(doc)["id"] == doc["id"]  # the other dossier took its folder
+    assert json.loads(other("status", "--json").out)["counts"]["red"] == 0
+
+
 def test_quota_stops_uploads_but_not_downloads(hub, station):
     hub.quota_limit = 1000
     incoming = make_doc("2026-00010")
@@ -248,6 +277,81 @@ def test_big_files_use_resumable_uploads_and_ranged_downloads(hub, station, othe
     assert other("sync").code == 0
     assert (other.folder(doc) / "plan.dwg").read_bytes() == big
     assert hub.count("GET", "sync/blobs/") == 1
+
+
+def test_an_upload_the_hub_finished_is_forgotten_by_the_journal(hub, station):
+    """The last chunk's answer was lost: the hub has the blob, the journal still the upload."""
+    big = os.urandom(5 * 1024 * 1024 + 3)
+    sha = hashlib.sha256(big).hexdigest()
+    doc = make_doc("2026-00022")
+    write_dossier(station.root, doc, {"plan.dwg": big})
+    hub.blobs[sha] = big
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    journal.set_upload(sha, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", len(big))
+    journal.close()
+    assert station("sync").code == 0
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    assert journal.pending_uploads() == []
+    journal.close()
+
+
+class _CutResponse:
+    """An answer whose connection drops after `data`: with a Content-Length, reads come
+    back short (`read()` of the rest raises IncompleteRead); chunked, they all raise."""
+
+    status = 200
+
+    def __init__(self, data: bytes, chunked: bool) -> None:
+        self.data = io.BytesIO(data)
+        self.chunked = chunked
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.data.readline(limit)
+        if self.chunked and not line.endswith(b"\n"):
+            raise http.client.IncompleteRead(line)
+        return line
+
+    def read(self, amt: int | None = None) -> bytes:
+        data = self.data.read(-1 if amt is None else amt)
+        if amt is None or (self.chunked and len(data) < amt):
+            raise http.client.IncompleteRead(data)
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+class _CutClient:
+    def __init__(self, data: bytes, chunked: bool) -> None:
+        self.response = _CutResponse(data, chunked)
+        self.closed = False
+
+    def org_path(self, path: str) -> str:
+        return path
+
+    def send(self, *args: object, **kwargs: object) -> _CutResponse:
+        return self.response
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_download_cut_mid_body_is_a_download_error_not_a_crash(tmp_path):
+    blob = b"x" * 100
+    sha = hashlib.sha256(blob).hexdigest()
+    header = json.dumps([{"sha256": sha, "size": len(blob)}]).encode() + b"\n"
+    for body, chunked in [(header + blob[:40], True), (header[:10], True), (header[:10], False)]:
+        client = _CutClient(body, chunked)
+        with pytest.raises(DownloadError):
+            fetch_batch(client, [sha], Progress("", 0, False))  # type: ignore[arg-type]
+        assert client.closed
+    target = tmp_path / "blob.part"
+    with pytest.raises(DownloadError):
+        fetch_large(_CutClient(blob[:40], True), sha, len(blob), target, Progress("", 0, False))  # type: ignore[arg-type]
+    # a clean close before the end keeps what came: the next pass asks for the rest
+    with pytest.raises(DownloadError):
+        fetch_large(_CutClient(blob[:40], False), sha, len(blob), target, Progress("", 0, False))  # type: ignore[arg-type]
+    assert target.read_bytes() == blob[:40]
 
 
 def test_offset_mismatch_resumes_where_the_hub_says(hub, station):
@@ -314,6 +418,53 @@ def test_interrupted_write_is_resumed(hub, station):
     assert result.code == 0, result.err + result.out
     assert station.read(doc)["status"] == "done"
     assert (station.folder(doc) / "b.pdf").read_bytes() == b"B2"
+    assert not hub.dossiers[doc["id"]].conflicts
+
+
+def _killed_while_writing(hub, station, doc):
+    """The journal as a kill -9 in the middle of writing the hub's head leaves it."""
+    from comptoir_agent.protocol import canonical_json
+
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    record = journal.records()[doc["id"]]
+    head = hub.dossiers[doc["id"]]
+    record.applying_rev = record.remote_rev = head.head_rev
+    record.applying_doc = canonical_json(head.doc).decode()
+    with journal.transaction():
+        journal.save(record)
+    journal.close()
+
+
+def test_a_file_removed_after_an_interrupted_write_is_not_brought_back(hub, station):
+    doc = make_doc("2026-00032")
+    write_dossier(station.root, doc, {"a.pdf": b"a"})
+    station("sync")
+    new = {"a.pdf": b"a", "c.pdf": b"C", "d.pdf": b"D"}
+    hub.web_edit(doc["id"], {"status": "done"}, files=new)
+    _killed_while_writing(hub, station, doc)  # after both new files were put in place…
+    folder = station.folder(doc)
+    (folder / "c.pdf").write_bytes(b"C")
+    (folder / "d.pdf").write_bytes(b"D")
+    (folder / "d.pdf").unlink()  # …and the user removed one before the next pass
+    result = station("sync")
+    assert result.code == 4, result.err  # changed on both sides: a conflict
+    assert not (folder / "d.pdf").exists()
+    assert len(hub.dossiers[doc["id"]].conflicts) == 1  # the station's version is kept
+
+
+def test_an_interrupted_write_with_a_staged_file_left_is_resumed(hub, station):
+    doc = make_doc("2026-00033")
+    write_dossier(station.root, doc, {"a.pdf": b"a"})
+    station("sync")
+    hub.web_edit(doc["id"], {"status": "done"}, files={"a.pdf": b"a", "c.pdf": b"C", "d.pdf": b"D"})
+    _killed_while_writing(hub, station, doc)  # c.pdf in place, d.pdf still staged
+    folder = station.folder(doc)
+    (folder / "c.pdf").write_bytes(b"C")
+    (folder / ".comptoir-tmp-d.pdf").write_bytes(b"D")
+    result = station("sync")
+    assert result.code == 0, result.err
+    assert (folder / "d.pdf").read_bytes() == b"D"
+    assert station.read(doc)["status"] == "done"
     assert not hub.dossiers[doc["id"]].conflicts
 
 

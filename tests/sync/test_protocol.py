@@ -245,4 +245,5 @@ def test_out_of_range_numbers_are_refused_not_a_server_error(station):
     assert station.get("changes", data={"since": 2**64}).status_code == 422
     accepted = station.post("station/report", {"checkpoint": 2**63 - 1, "counts": {"green": 4}})
     assert accepted.status_code == 204, accepted.content
+    assert accepted.content == b""  # a 204 carries no body
     assert Station.objects.get().checkpoint == 2**63 - 1

@@ -158,9 +158,9 @@ class ReportIn(InSchema):
     summary="Report the station's state (counts per colour, errors, checkpoint)",
 )
 @station_call
-def station_report(request: HttpRequest, station: Station, payload: ReportIn) -> Response:
+def station_report(request: HttpRequest, station: Station, payload: ReportIn) -> HttpResponse:
     services.report(station, payload.dict())
-    return Response(None, status=204)
+    return HttpResponse(status=204)  # no body at all, as HTTP wants of a 204
 
 
 class OptionsIn(InSchema):

@@ -563,7 +563,7 @@ def _create_from_station(
 ) -> PushResult:
     org = station.organization
     number = document["number"]
-    original_rev = rev
+    original_rev, sent = rev, document
     dossier = Dossier(
         organization=org,
         public_id=document["id"],
@@ -579,11 +579,9 @@ def _create_from_station(
         rev = exchange.revision_id(document, None)
     _materialize(dossier, document, materializer, source)
     if rev != original_rev:
+        # The station's version as it sent it: its revision id names that content.
         DossierRevision.objects.create(
-            dossier=dossier,
-            rev=original_rev,
-            document={**document, "number": document["number"]},
-            source=f"{source} (renumbered)",
+            dossier=dossier, rev=original_rev, document=sent, source=f"{source} (renumbered)"
         )
     exchange.commit_revision(dossier, document, source=source, base_rev="", rev=rev)
     return PushResult(
@@ -755,17 +753,41 @@ def _reserve(org: Organization, size: int) -> None:
 
 
 def _register_blobs(org: Organization, found: dict[str, int]) -> int:
-    """Record new blobs; returns the bytes that were already recorded (to give back)."""
+    """Record new blobs; returns the bytes that were already recorded (to give back).
+
+    A batch brings thousands of small files: one query finds those already recorded
+    and one bulk insert records the others. Should a concurrent request record some
+    of them in between, the insert fails as a whole and they go one by one instead.
+    """
+    if not found:
+        return 0
     duplicate = 0
-    for sha, size in found.items():
-        _blob, created = Blob.objects.get_or_create(
-            organization=org, sha256=sha, defaults={"size": size}
+    rows = list(
+        Blob.objects.filter(organization=org, sha256__in=list(found)).values_list(
+            "pk", "sha256", "purged_at"
         )
-        if not created:
-            if _blob.purged_at is not None:
-                Blob.objects.filter(pk=_blob.pk).update(purged_at=None)
-            else:
-                duplicate += size
+    )
+    purged = [pk for pk, _sha, purged_at in rows if purged_at is not None]
+    duplicate += sum(found[sha] for _pk, sha, purged_at in rows if purged_at is None)
+    if purged:
+        Blob.objects.filter(pk__in=purged).update(purged_at=None)
+    recorded = {sha for _pk, sha, _purged in rows}
+    new = {sha: size for sha, size in found.items() if sha not in recorded}
+    try:
+        with transaction.atomic():
+            Blob.objects.bulk_create(
+                [Blob(organization=org, sha256=sha, size=size) for sha, size in new.items()]
+            )
+    except IntegrityError:
+        for sha, size in new.items():
+            _blob, created = Blob.objects.get_or_create(
+                organization=org, sha256=sha, defaults={"size": size}
+            )
+            if not created:
+                if _blob.purged_at is not None:
+                    Blob.objects.filter(pk=_blob.pk).update(purged_at=None)
+                else:
+                    duplicate += size
     return duplicate
 
 
