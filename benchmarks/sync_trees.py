@@ -124,6 +124,23 @@ def modify(roots: list[Path], spec: TreeSpec, indexes: list[int], round_: int, s
     return written
 
 
+def reidentify(root: Path, salt: str) -> int:
+    """Give every dossier of the tree another id (same length, derived from `salt`).
+
+    A dossier id is unique across the hub: a second upload of the same tree into a
+    fresh organisation (a repeat of an initial upload) needs other ids; the
+    documents' bytes, hence the blobs, stay the same."""
+    count = 0
+    for path in sorted(root.glob(f"*/*/{DOSSIER_FILE}")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc["id"] = str(uuid.uuid5(uuid.UUID(doc["id"]), salt))
+        stat = path.stat()
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        count += 1
+    return count
+
+
 def documents_digest(root: Path) -> dict[str, Any]:
     """Count, bytes and one SHA-256 over every document (not dossier.json) of the tree:
     the same for two trees holding the same documents under the same names."""
