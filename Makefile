@@ -46,10 +46,16 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-## make bench: benchmarks against real peers (bare Django view, Django admin), JSON in benchmarks/results/
+## make bench: benchmarks against real peers (bare Django view, Django admin, rsync daemon,
+## WsgiDAV's filesystem provider),
+## and thousands of seeds of the sync simulation; JSON in benchmarks/results/
 bench: install
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/dossier_list.py
+	$(BIN)/python benchmarks/sync_vs_rsync.py
+	$(BIN)/python benchmarks/sync_simulation.py
+	$(BIN)/python benchmarks/webdav.py
+	$(BIN)/python benchmarks/agenda_ics.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -25,6 +25,9 @@ Comptoir's commands:
                               register a field station, print its pairing code
   station list --org SLUG     the stations, their state and last contact
   station housekeeping        expire unfinished uploads, run due cloud clean-ups
+  agenda digests              queue the evening e-mails that are due (cron, every 15 min)
+  agenda feed-url --org SLUG --member EMAIL [--regenerate]
+                              print a member's calendar subscription address
   audit verify [--org SLUG]   check the audit log's hash chains
   roles_doc [--check]         write docs/roles.md from the role matrix
 

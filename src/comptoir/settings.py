@@ -32,8 +32,11 @@ INSTALLED_APPS = [
     "comptoir.numbering",
     "comptoir.dossiers",
     "comptoir.company",
+    "comptoir.expenses",
     "comptoir.sync",
+    "comptoir.agenda",
     "comptoir.bundles",
+    "comptoir.webdav",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -174,6 +177,18 @@ COMPTOIR_LOGIN_MAX_FAILURES = config.env_int("COMPTOIR_LOGIN_MAX_FAILURES", 5, m
 COMPTOIR_LOGIN_LOCKOUT_SECONDS = config.env_int("COMPTOIR_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 COMPTOIR_SETUP_LINK_HOURS = config.env_int("COMPTOIR_SETUP_LINK_HOURS", 72, minimum=1)
 COMPTOIR_SHOW_MAILBOX = config.env_bool("COMPTOIR_SHOW_MAILBOX", DEBUG)
+# The agenda's map: the geocoder (empty URL: off; tests use a fake server) and the tiles.
+COMPTOIR_GEOCODER = config.env_str("COMPTOIR_GEOCODER", "comptoir.agenda.geocoding.BanGeocoder")
+COMPTOIR_GEOCODER_URL = config.env_str(
+    "COMPTOIR_GEOCODER_URL", "" if TESTING else "https://api-adresse.data.gouv.fr/search/"
+)
+COMPTOIR_MAP_TILES_URL = config.env_str(
+    "COMPTOIR_MAP_TILES_URL", "" if TESTING else "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+COMPTOIR_MAP_ATTRIBUTION = config.env_str(  # HTML, shown in the map's corner
+    "COMPTOIR_MAP_ATTRIBUTION",
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+)
 
 NINJA_PAGINATION_MAX_LIMIT = 1000
 

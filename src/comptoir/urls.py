@@ -11,9 +11,12 @@ urlpatterns = [
     path("", include("comptoir.contacts.urls")),
     path("", include("comptoir.dossiers.urls")),
     path("", include("comptoir.company.urls")),
+    path("", include("comptoir.expenses.urls")),
     path("", include("comptoir.numbering.urls")),
     path("", include("comptoir.sync.urls")),
+    path("", include("comptoir.agenda.urls")),
     path("", include("comptoir.bundles.urls")),
+    path("", include("comptoir.webdav.urls")),
     path("", include("comptoir.core.urls")),
 ]
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from comptoir.accounts.models import User
 from comptoir.contacts.models import Contact
 from comptoir.core import audit
-from comptoir.core.errors import Conflict, DomainError, Forbidden, invalid_model
+from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound, invalid_model
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, Resource, Scope
 from comptoir.core.services import release_storage, reserve_storage
@@ -472,3 +472,213 @@ def parse_decimal(raw: Any) -> Decimal | None:
     if raw in (None, ""):
         return None
     return Decimal(str(raw).replace(",", "."))
+
+
+# --- files written from desktop clients (WebDAV: comptoir.webdav) -------------------
+# A dossier lists one document per name (case-insensitively). Writing a name the list
+# already holds makes a new version: the previous document leaves the list but is
+# kept, like a file a station replaced. Nothing here deletes bytes.
+
+
+def _checked_name(name: str) -> str:
+    if not exchange.safe_file_name(name):
+        raise DomainError(
+            _("“%(name)s” is not a valid file name.") % {"name": name[:100]},
+            details={"field": "name"},
+        )
+    return name
+
+
+def _lock_file_list(dossier: Dossier) -> None:
+    """Serialise the writers of one dossier's file list until commit (names stay unique)."""
+    list(Dossier.objects.select_for_update().filter(pk=dossier.pk).values_list("pk", flat=True))
+
+
+def listed_document(dossier: Dossier, name: str) -> Document | None:
+    """The document the dossier lists under `name`, compared as `unique_document_name` does."""
+    folded = name.casefold()
+    for pk, listed in dossier.documents.filter(removed_at__isnull=True).values_list("pk", "name"):
+        if listed.casefold() == folded:
+            return Document.objects.get(pk=pk)
+    return None
+
+
+def _file_name_taken(dossier: Dossier, name: str) -> Conflict:
+    return Conflict(
+        _("The dossier already has a file named “%(name)s”.") % {"name": name},
+        code="name_taken",
+        details={"field": "name"},
+    )
+
+
+def write_document(dossier: Dossier, upload: File, *, name: str, actor: User | None) -> Document:
+    """Store `upload` as the dossier's file `name`: a new document, or a new version of
+    the one listed under that name. The same bytes again change nothing.
+
+    Unlike `add_document`, an empty file is accepted: desktop clients create a file
+    empty, then write its content.
+    """
+    _checked_name(name)
+    sha256, size = _digest(upload)  # type: ignore[arg-type]
+    if size > MAX_DOCUMENT_BYTES:
+        raise DomainError(
+            _("The file “%(name)s” is larger than 200 MB.") % {"name": name},
+            details={"field": "file"},
+        )
+    org = dossier.organization
+    new_bytes = 0 if Blob.objects.filter(organization=org, sha256=sha256).exists() else size
+    reserve_storage(org, new_bytes)
+    try:
+        with transaction.atomic():
+            _lock_file_list(dossier)
+            previous = listed_document(dossier, name)
+            if previous is not None and previous.sha256 == sha256:
+                release_storage(org, new_bytes)
+                return previous
+            if new_bytes:
+                blobs.put_stream(org, sha256, upload)  # type: ignore[arg-type]
+                _blob, created = Blob.objects.get_or_create(
+                    organization=org, sha256=sha256, defaults={"size": size}
+                )
+                if not created:  # stored by another writer meanwhile: counted once
+                    release_storage(org, new_bytes)
+            document = _write_version(dossier, previous, name, sha256, size, actor)
+    except BaseException:
+        release_storage(org, new_bytes)
+        raise
+    return document
+
+
+def _write_version(
+    dossier: Dossier,
+    previous: Document | None,
+    name: str,
+    sha256: str,
+    size: int,
+    actor: User | None,
+) -> Document:
+    org = dossier.organization
+    if previous is not None:
+        Document.objects.filter(pk=previous.pk).update(removed_at=timezone.now())
+    document = Document(
+        organization=org,
+        dossier=dossier,
+        kind=previous.kind if previous else exchange.kind_for(name),
+        name=name,  # as the client wrote it (a case-only change of a name is kept)
+        content_type=exchange.content_type_for(name),
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor,
+        source=_source(actor),
+    )
+    document.file.name = blob_path(org, sha256)
+    document.save()
+    exchange.touch(dossier, source=_source(actor))
+    audit.record(
+        "document.replace" if previous else "document.add",
+        organization=org,
+        actor=actor,
+        target=document,
+        object_repr=f"{dossier.number} — {document.name}",
+        before={"sha256": previous.sha256, "size": previous.size} if previous else None,
+        after={"dossier": dossier.number, "name": document.name, "size": size, "sha256": sha256},
+    )
+    return document
+
+
+@transaction.atomic
+def remove_document(document: Document, *, actor: User | None) -> bool:
+    """Take the document out of the dossier's file list; it is kept (and its bytes).
+    False when it was already out."""
+    claimed = Document.objects.filter(pk=document.pk, removed_at__isnull=True).update(
+        removed_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    dossier = document.dossier
+    exchange.touch(dossier, source=_source(actor))
+    audit.record(
+        "document.remove",
+        organization=dossier.organization,
+        actor=actor,
+        target=document,
+        object_repr=f"{dossier.number} — {document.name}",
+        before={"dossier": dossier.number, "name": document.name, "sha256": document.sha256},
+    )
+    return True
+
+
+@transaction.atomic
+def rename_document(document: Document, name: str, *, actor: User | None) -> Document:
+    """Give a listed document another name in its dossier (refused if the name is taken)."""
+    _checked_name(name)
+    dossier = document.dossier
+    _lock_file_list(dossier)
+    taken = listed_document(dossier, name)
+    if taken is not None and taken.pk != document.pk:
+        raise _file_name_taken(dossier, name)
+    before = document.name
+    if document.kind == exchange.kind_for(before):  # a kind guessed from the name follows it
+        document.kind = exchange.kind_for(name)
+    document.name = name
+    document.content_type = exchange.content_type_for(name)
+    document.save(update_fields=["name", "kind", "content_type"])
+    exchange.touch(dossier, source=_source(actor))
+    audit.record(
+        "document.rename",
+        organization=dossier.organization,
+        actor=actor,
+        target=document,
+        object_repr=f"{dossier.number} — {name}",
+        before={"name": before},
+        after={"name": name},
+    )
+    return document
+
+
+@transaction.atomic
+def copy_document(
+    document: Document, dossier: Dossier, *, name: str, actor: User | None
+) -> Document:
+    """A new document of `dossier` (same organisation) with the bytes of `document`:
+    nothing is stored or counted twice."""
+    _checked_name(name)
+    org = dossier.organization
+    if document.organization_id != org.pk:
+        raise NotFound(_("Not found."))
+    if not Blob.objects.filter(
+        organization=org, sha256=document.sha256, purged_at__isnull=True
+    ).exists():
+        raise Conflict(_("This file's content is no longer kept on the cloud."), code="purged")
+    _lock_file_list(dossier)
+    if listed_document(dossier, name) is not None:
+        raise _file_name_taken(dossier, name)
+    copy = Document(
+        organization=org,
+        dossier=dossier,
+        kind=document.kind,
+        name=name,
+        content_type=exchange.content_type_for(name),
+        size=document.size,
+        sha256=document.sha256,
+        uploaded_by=actor,
+        source=_source(actor),
+    )
+    copy.file.name = blob_path(org, document.sha256)
+    copy.save()
+    exchange.touch(dossier, source=_source(actor))
+    audit.record(
+        "document.add",
+        organization=org,
+        actor=actor,
+        target=copy,
+        object_repr=f"{dossier.number} — {name}",
+        after={
+            "dossier": dossier.number,
+            "name": name,
+            "size": copy.size,
+            "sha256": copy.sha256,
+            "copied_from": f"{document.dossier.number}/{document.name}",
+        },
+    )
+    return copy

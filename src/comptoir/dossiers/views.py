@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +24,11 @@ from comptoir.dossiers import listing, services
 from comptoir.dossiers.forms import DocumentForm, DossierForm, NoteForm
 from comptoir.dossiers.lifecycle import LIFECYCLE, STEPS, Status, position
 from comptoir.dossiers.models import CustomField, Document, Dossier
+
+# Links that the apps above dossiers add to a dossier's page (agenda: "Make an
+# appointment"): each function returns {"url", "label", "icon"} or None.
+DetailLink = Callable[[Membership, Dossier], dict[str, str] | None]
+DETAIL_LINKS: list[DetailLink] = []
 
 
 def _dossier(member: Membership, dossier_id: str, action: Action = Action.VIEW) -> Dossier:
@@ -221,6 +227,7 @@ def dossier_detail(request: HttpRequest, member: Membership, dossier_id: str) ->
             ),
             "can_delete": member.can(Resource.DOSSIERS, Action.DELETE),
             "deletion_refusal": services.deletion_refusal(dossier),
+            "extra_links": [link for make in DETAIL_LINKS if (link := make(member, dossier))],
             "custom_values": [
                 (field.label, dossier.custom_fields.get(field.key))
                 for field in CustomField.objects.filter(organization=member.organization)
