@@ -376,25 +376,7 @@ class ProfileSection(Section):
 class CompanySection(ProfileSection):
     name = "company"
     label = gettext_lazy("Company details")
-    fields = [
-        "legal_name",
-        "legal_form",
-        "share_capital",
-        "siren",
-        "siret",
-        "naf_code",
-        "vat_number",
-        "street",
-        "postcode",
-        "city",
-        "country",
-        "phone",
-        "email",
-        "website",
-        "insurer",
-        "policy_number",
-        "policy_expires_on",
-    ]
+    fields = company.DETAILS_FIELDS
     schema = {
         "type": "object",
         "description": "Company details; the fields present are applied as given.",
@@ -410,15 +392,7 @@ class CompanySection(ProfileSection):
 class AccountingSection(ProfileSection):
     name = "accounting"
     label = gettext_lazy("Accounting and bank details")
-    fields = [
-        "iban",
-        "bic",
-        "bank_name",
-        "sales_journal",
-        "bank_journal",
-        "customer_account_prefix",
-        "vat_regime",
-    ]
+    fields = company.ACCOUNTING_FIELDS
     schema = {
         "type": "object",
         "description": "IBAN, BIC, bank, journal codes, customer account prefix, VAT regime.",

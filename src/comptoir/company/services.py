@@ -44,7 +44,9 @@ from comptoir.core.services import release_storage, reserve_storage
 from comptoir.dossiers.models import BUILTIN_MISSION_TYPES, MissionType
 from comptoir.dossiers.services import ensure_mission_types
 
-PROFILE_FIELDS = [
+# The company details and the accounting fields are also the two settings-bundle
+# sections of the same names (comptoir.bundles.sections).
+DETAILS_FIELDS = [
     "legal_name",
     "legal_form",
     "share_capital",
@@ -62,7 +64,8 @@ PROFILE_FIELDS = [
     "insurer",
     "policy_number",
     "policy_expires_on",
-    "document_footer",
+]
+ACCOUNTING_FIELDS = [
     "iban",
     "bic",
     "bank_name",
@@ -71,6 +74,7 @@ PROFILE_FIELDS = [
     "customer_account_prefix",
     "vat_regime",
 ]
+PROFILE_FIELDS = [*DETAILS_FIELDS, "document_footer", *ACCOUNTING_FIELDS]
 TARIFF_FIELDS = ["code", "label", "mission_type", "price_excl_vat", "vat_rate", "is_active"]
 DEVICE_FIELDS = [
     "name",
