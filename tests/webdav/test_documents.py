@@ -31,8 +31,14 @@ def dav(people):
 
 
 def stored_files() -> set[str]:
+    """The files stored for this test's organisations (other test workers share the folder)."""
     root = Path(default_storage.location)
-    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+    return {
+        str(path.relative_to(root))
+        for public_id in Organization.objects.values_list("public_id", flat=True)
+        for path in (root / "orgs" / public_id.hex).rglob("*")
+        if path.is_file()
+    }
 
 
 def actions(dossier: Dossier) -> list[str]:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import io
 import mimetypes
-from contextlib import suppress
 from typing import IO, Any
 
 from django.core.files.base import File
-from django.core.files.storage import default_storage
 from wsgidav import util
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
@@ -25,14 +23,12 @@ from comptoir.dossiers.listing import base_queryset
 from comptoir.dossiers.models import Document, Dossier, blob_path
 from comptoir.webdav import base
 from comptoir.webdav.base import (
-    Upload,
     domain_errors,
     dossier_folder_refusal,
     forget_resources,
     principal,
     read_only_refusal,
     structure_refusal,
-    transfer,
 )
 
 Environ = dict[str, Any]
@@ -228,7 +224,7 @@ class DossierFolder(Folder):
         return False
 
 
-class DocumentFile(DAVNonCollection):  # type: ignore[misc]
+class DocumentFile(base.StoredFile):
     """A listed document of a dossier, or (`document` None) a new one being written."""
 
     def __init__(
@@ -257,17 +253,13 @@ class DocumentFile(DAVNonCollection):  # type: ignore[misc]
     def get_etag(self) -> str | None:
         return self.document.sha256 if self.document else None
 
-    def support_etag(self) -> bool:
-        return True
+    def stored_name(self) -> str | None:
+        if self.document is None:
+            return None
+        return blob_path(self.dossier.organization, self.document.sha256)
 
-    def support_ranges(self) -> bool:
-        return True
-
-    def get_content(self) -> IO[bytes]:
+    def open_stored(self) -> IO[bytes]:
         assert self.document is not None
-        name = blob_path(self.dossier.organization, self.document.sha256)
-        with suppress(NotImplementedError):  # local storage: the server may send it (sendfile)
-            self.environ[base.LOCAL_FILE] = default_storage.path(name)
         return blobs.open_blob(self.dossier.organization, self.document.sha256)
 
     def get_ref_url(self) -> str:
@@ -275,16 +267,9 @@ class DocumentFile(DAVNonCollection):  # type: ignore[misc]
             self._ref = DAVNonCollection.get_ref_url(self)
         return self._ref
 
-    def open_bytes(self) -> IO[bytes]:
-        return self.get_content()
-
     def check_write(self, method: str, *, as_parent: bool) -> None:
         if not may_change(self.environ, self.dossier):
             raise read_only_refusal(self.environ)
-
-    def begin_write(self, *, content_type: str | None = None) -> Upload:
-        self.check_write("PUT", as_parent=False)
-        return Upload(self.store)
 
     def store(self, stream: IO[bytes]) -> None:
         actor = principal(self.environ).user
@@ -294,23 +279,6 @@ class DocumentFile(DAVNonCollection):  # type: ignore[misc]
             )
         forget_resources(self.environ)
 
-    def delete(self) -> None:
-        if self.moved:  # renamed by copy_move_single: nothing left to remove
-            return
-        self.check_write("DELETE", as_parent=False)
-        if self.document is not None:
-            with domain_errors():
-                services.remove_document(self.document, actor=principal(self.environ).user)
-        self.remove_all_properties(recursive=False)
-        self.remove_all_locks(recursive=False)
-        forget_resources(self.environ)
-
-    def support_recursive_move(self, dest_path: str) -> bool:
-        return False  # moved by copy_move_single (then a no-op delete), see base.transfer
-
-    def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
-        transfer(self, dest_path, is_move=is_move)
-
-    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
-        self.check_write("PROPPATCH", as_parent=False)
-        return DAVNonCollection.set_property_value(self, name, value, dry_run=dry_run)
+    def remove(self, actor: Any) -> None:
+        assert self.document is not None
+        services.remove_document(self.document, actor=actor)

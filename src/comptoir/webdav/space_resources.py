@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import io
 import re
-from contextlib import suppress
 from typing import IO, Any
 from urllib.parse import quote
 
-from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
@@ -23,9 +21,8 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 from comptoir.core.roles import Action, Resource
 from comptoir.webdav import space
 from comptoir.webdav.base import (
-    LOCAL_FILE,
     SPACE,
-    Upload,
+    StoredFile,
     domain_errors,
     forget_resources,
     principal,
@@ -204,7 +201,7 @@ class SpaceFolder(SpaceResource, DAVCollection):  # type: ignore[misc]
         return DAVCollection.set_property_value(self, name, value, dry_run=dry_run)
 
 
-class SpaceFile(SpaceResource, DAVNonCollection):  # type: ignore[misc]
+class SpaceFile(SpaceResource, StoredFile):
     """A file of the space, or (`entry` None) a new one being written."""
 
     def __init__(
@@ -237,24 +234,12 @@ class SpaceFile(SpaceResource, DAVNonCollection):  # type: ignore[misc]
     def get_etag(self) -> str | None:
         return self.entry.sha256 if self.entry else None
 
-    def support_etag(self) -> bool:
-        return True
+    def stored_name(self) -> str | None:
+        return self.entry.storage_name if self.entry is not None else None
 
-    def support_ranges(self) -> bool:
-        return True
-
-    def get_content(self) -> IO[bytes]:
+    def open_stored(self) -> IO[bytes]:
         assert self.entry is not None
-        with suppress(NotImplementedError):  # local storage: the server may send it (sendfile)
-            self.environ[LOCAL_FILE] = default_storage.path(self.entry.storage_name)
         return space.open_file(self.entry)
-
-    def open_bytes(self) -> IO[bytes]:
-        return self.get_content()
-
-    def begin_write(self, *, content_type: str | None = None) -> Upload:
-        self.check_write("PUT", as_parent=False)
-        return Upload(self.store)
 
     def store(self, stream: IO[bytes]) -> None:
         who = principal(self.environ)
@@ -264,26 +249,9 @@ class SpaceFile(SpaceResource, DAVNonCollection):  # type: ignore[misc]
             )
         forget_resources(self.environ)
 
-    def delete(self) -> None:
-        if self.moved:
-            return
-        self.check_write("DELETE", as_parent=False)
-        if self.entry is not None:
-            with domain_errors():
-                space.delete_entry(self.entry, actor=principal(self.environ).user)
-        self.remove_all_properties(recursive=False)
-        self.remove_all_locks(recursive=False)
-        forget_resources(self.environ)
-
-    def support_recursive_move(self, dest_path: str) -> bool:
-        return False  # moved by copy_move_single (then a no-op delete), see base.transfer
-
-    def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
-        transfer(self, dest_path, is_move=is_move)
-
-    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
-        self.check_write("PROPPATCH", as_parent=False)
-        return DAVNonCollection.set_property_value(self, name, value, dry_run=dry_run)
+    def remove(self, actor: Any) -> None:
+        assert self.entry is not None
+        space.delete_entry(self.entry, actor=actor)
 
 
 def _space_itself() -> str:
