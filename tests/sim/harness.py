@@ -1133,7 +1133,7 @@ def check_world(world: World, strict: bool) -> list[str]:
         for entry in head["files"]:
             if entry["sha256"] not in stored:
                 problems.append(f"hub: {ident[:8]} lists {entry['name']} but has no blob for it")
-    if strict:  # measured, not asserted: see docs/sync/simulation.md
+    if strict:  # the quota counts exactly the blobs and the open upload reservations
         from comptoir.sync.models import Upload
 
         org.refresh_from_db(fields=["storage_used_bytes"])
@@ -1145,6 +1145,11 @@ def check_world(world: World, strict: bool) -> list[str]:
         counted = sum(b.size for b in stored.values()) + reserved
         world.stats["quota_drift_bytes"] += org.storage_used_bytes - counted
         world.stats["quota_drift_seeds"] += org.storage_used_bytes != counted
+        if org.storage_used_bytes != counted:
+            problems.append(
+                f"hub: quota counts {org.storage_used_bytes} bytes, the blobs and open "
+                f"uploads hold {counted}"
+            )
 
     # the stations: converged, files matching the hub, journals sane
     sequence = current_sequence(org)

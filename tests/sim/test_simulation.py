@@ -110,3 +110,19 @@ def test_the_checker_sees_an_agent_that_overwrites_local_changes(
     result, _runs = _first_caught(tmp_path, range(12))
     lost = [v for v in result.violations if "replaced on the station" in v]
     assert lost, result.explain()
+
+
+@pytest.mark.django_db
+def test_the_checker_sees_a_quota_that_drifts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from comptoir.sync import services
+
+    reserve = services.reserve_storage
+
+    def one_byte_too_many(org: Any, size: int) -> None:
+        reserve(org, size + 1 if size else 0)
+
+    monkeypatch.setattr(services, "reserve_storage", one_byte_too_many)
+    result, _runs = _first_caught(tmp_path, range(3))
+    assert any("quota counts" in v for v in result.violations), result.explain()

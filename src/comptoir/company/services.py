@@ -40,7 +40,7 @@ from comptoir.company.uploads import check_image, check_pdf
 from comptoir.core import audit
 from comptoir.core.errors import Conflict, DomainError
 from comptoir.core.models import Certification, Membership, Organization
-from comptoir.core.services import release_storage, reserve_storage
+from comptoir.core.services import check_storage, release_storage, reserve_storage
 from comptoir.dossiers.models import BUILTIN_MISSION_TYPES, MissionType
 from comptoir.dossiers.services import ensure_mission_types
 
@@ -264,31 +264,28 @@ def set_logo(org: Organization, upload: IO[bytes], *, actor: Any, name: str = ""
     released; the audit log keeps its name, size and fingerprint.
     """
     found = check_image(upload, name or getattr(upload, "name", "") or "logo")
-    reserve_storage(org, found.size)
-    try:
-        with transaction.atomic():
-            profile = _locked_profile(org)
-            before = _logo_state(profile)
-            old_file, old_size = profile.logo.name, profile.logo_size
-            profile.logo.save(found.name, upload, save=False)  # type: ignore[arg-type]
-            profile.logo_name, profile.logo_size = found.name, found.size
-            profile.logo_content_type = found.content_type
-            profile.save()
-            if old_file:
-                release_storage(org, old_size)
-                _delete_file_later(old_file)
-            audit.record(
-                "company.logo.update",
-                organization=org,
-                actor=actor,
-                target=profile,
-                object_repr=str(profile),
-                before=before,
-                after={**(_logo_state(profile) or {}), "sha256": found.sha256},
-            )
-    except BaseException:
-        release_storage(org, found.size)
-        raise
+    check_storage(org, found.size)
+    with transaction.atomic():
+        profile = _locked_profile(org)
+        before = _logo_state(profile)
+        old_file, old_size = profile.logo.name, profile.logo_size
+        profile.logo.save(found.name, upload, save=False)  # type: ignore[arg-type]
+        profile.logo_name, profile.logo_size = found.name, found.size
+        profile.logo_content_type = found.content_type
+        profile.save()
+        if old_file:
+            release_storage(org, old_size)
+            _delete_file_later(old_file)
+        reserve_storage(org, found.size)
+        audit.record(
+            "company.logo.update",
+            organization=org,
+            actor=actor,
+            target=profile,
+            object_repr=str(profile),
+            before=before,
+            after={**(_logo_state(profile) or {}), "sha256": found.sha256},
+        )
     return profile
 
 
@@ -334,23 +331,20 @@ def upload_document(
             _("Unknown company document “%(kind)s”.") % {"kind": kind}, details={"field": "kind"}
         )
     found = check_pdf(upload, name or getattr(upload, "name", "") or f"{kind}.pdf")
-    reserve_storage(org, found.size)
+    check_storage(org, found.size)
     try:
         with transaction.atomic():
             document = _replace_current(
                 org, kind, found.name, found.size, found.sha256, upload, actor
             )
+            reserve_storage(org, found.size)
     except IntegrityError:
-        release_storage(org, found.size)
         raise Conflict(
             _(
                 "Another version of this document was uploaded at the same moment: "
                 "reload the page and check which one is current."
             )
         ) from None
-    except BaseException:
-        release_storage(org, found.size)
-        raise
     return document
 
 

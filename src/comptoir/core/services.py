@@ -101,37 +101,68 @@ def check_web_user_capacity(org: Organization, role: str) -> None:
         )
 
 
-def reserve_storage(org: Organization, size: int) -> None:
-    """Count `size` more bytes against the quota, or refuse with a clear message.
+def _quota_exceeded(org: Organization, size: int) -> LimitExceeded:
+    org.refresh_from_db(fields=["storage_used_bytes"])
+    quota = org.plan.storage_quota_bytes
+    return LimitExceeded(
+        _(
+            "Storage quota exceeded: %(used)s used of %(quota)s, %(size)s more refused. "
+            "Free space or raise the quota."
+        )
+        % {
+            "used": filesizeformat(org.storage_used_bytes),
+            "quota": filesizeformat(quota),
+            "size": filesizeformat(size),
+        },
+        code="quota_exceeded",
+        details={"used": org.storage_used_bytes, "quota": quota, "requested": size},
+    )
 
-    One conditional UPDATE: two concurrent uploads cannot both squeeze under
-    the limit.
+
+def check_storage(org: Organization, size: int) -> None:
+    """Refuse `size` more bytes before any is kept, when they would not fit.
+
+    Only a first check, so that a refused file costs no write: the bytes are
+    counted by `reserve_storage`, in the transaction that records them.
     """
     if size < 0:
         raise DomainError(_("A size cannot be negative."))
+    if (
+        size
+        and not Organization.objects.filter(
+            pk=org.pk, storage_used_bytes__lte=org.plan.storage_quota_bytes - size
+        ).exists()
+    ):
+        raise _quota_exceeded(org, size)
+
+
+def reserve_storage(org: Organization, size: int) -> None:
+    """Count `size` more bytes against the quota, or refuse with a clear message.
+
+    Call it inside the transaction that records what holds the bytes (a blob,
+    an upload, a file field), and give bytes back with `release_storage` in the
+    transaction that drops the record: a crash between the two steps then leaves
+    neither, and the counter always equals what the records hold. One
+    conditional UPDATE: two concurrent uploads cannot both squeeze under the
+    limit.
+    """
+    if size < 0:
+        raise DomainError(_("A size cannot be negative."))
+    if not size:
+        return
     quota = org.plan.storage_quota_bytes
     claimed = Organization.objects.filter(pk=org.pk, storage_used_bytes__lte=quota - size).update(
         storage_used_bytes=F("storage_used_bytes") + size
     )
     if claimed != 1:
-        org.refresh_from_db(fields=["storage_used_bytes"])
-        raise LimitExceeded(
-            _(
-                "Storage quota exceeded: %(used)s used of %(quota)s, %(size)s more refused. "
-                "Free space or raise the quota."
-            )
-            % {
-                "used": filesizeformat(org.storage_used_bytes),
-                "quota": filesizeformat(quota),
-                "size": filesizeformat(size),
-            },
-            code="quota_exceeded",
-            details={"used": org.storage_used_bytes, "quota": quota, "requested": size},
-        )
+        raise _quota_exceeded(org, size)
     org.refresh_from_db(fields=["storage_used_bytes"])
 
 
 def release_storage(org: Organization, size: int) -> None:
+    """Give `size` bytes back; call it in the transaction that drops their record."""
+    if not size:
+        return
     Organization.objects.filter(pk=org.pk, storage_used_bytes__gte=size).update(
         storage_used_bytes=F("storage_used_bytes") - size
     )

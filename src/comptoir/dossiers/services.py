@@ -22,7 +22,7 @@ from comptoir.core import audit
 from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound, invalid_model
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, Resource, Scope
-from comptoir.core.services import release_storage, reserve_storage
+from comptoir.core.services import check_storage, reserve_storage
 from comptoir.dossiers import blobs, exchange
 from comptoir.dossiers.lifecycle import Status, may_move
 from comptoir.dossiers.models import (
@@ -433,39 +433,52 @@ def add_document(
         or "application/octet-stream"
     )
     org = dossier.organization
-    new_bytes = 0 if Blob.objects.filter(organization=org, sha256=sha256).exists() else size
-    reserve_storage(org, new_bytes)
-    try:
-        with transaction.atomic():
-            if new_bytes:
-                blobs.put_stream(org, sha256, upload)  # type: ignore[arg-type]
-                Blob.objects.get_or_create(organization=org, sha256=sha256, defaults={"size": size})
-            document = Document(
-                organization=org,
-                dossier=dossier,
-                kind=kind,
-                name=filename,
-                content_type=content_type,
-                size=size,
-                sha256=sha256,
-                uploaded_by=actor,
-                source=_source(actor),
-            )
-            document.file.name = blob_path(org, sha256)
-            document.save()
-            exchange.touch(dossier, source=_source(actor))
-            audit.record(
-                "document.add",
-                organization=org,
-                actor=actor,
-                target=document,
-                object_repr=f"{dossier.number} — {filename}",
-                after={"dossier": dossier.number, "name": filename, "size": size, "sha256": sha256},
-            )
-    except BaseException:
-        release_storage(org, new_bytes)
-        raise
+    check_storage(org, 0 if _has_blob(org, sha256) else size)
+    with transaction.atomic():
+        _keep_blob(org, sha256, size, upload)
+        document = Document(
+            organization=org,
+            dossier=dossier,
+            kind=kind,
+            name=filename,
+            content_type=content_type,
+            size=size,
+            sha256=sha256,
+            uploaded_by=actor,
+            source=_source(actor),
+        )
+        document.file.name = blob_path(org, sha256)
+        document.save()
+        exchange.touch(dossier, source=_source(actor))
+        audit.record(
+            "document.add",
+            organization=org,
+            actor=actor,
+            target=document,
+            object_repr=f"{dossier.number} — {filename}",
+            after={"dossier": dossier.number, "name": filename, "size": size, "sha256": sha256},
+        )
     return document
+
+
+def _has_blob(org: Organization, sha256: str) -> bool:
+    return Blob.objects.filter(organization=org, sha256=sha256, purged_at__isnull=True).exists()
+
+
+def _keep_blob(org: Organization, sha256: str, size: int, upload: File) -> None:
+    """Inside the transaction that records a document: store its bytes unless the
+    organisation already has them, and count them against the quota then."""
+    if _has_blob(org, sha256):
+        return
+    blobs.put_stream(org, sha256, upload)  # type: ignore[arg-type]
+    blob, created = Blob.objects.get_or_create(
+        organization=org, sha256=sha256, defaults={"size": size}
+    )
+    if not created:
+        if blob.purged_at is None:
+            return  # stored meanwhile by another writer, which counted it
+        Blob.objects.filter(pk=blob.pk).update(purged_at=None)
+    reserve_storage(org, size)
 
 
 def parse_decimal(raw: Any) -> Decimal | None:
@@ -526,27 +539,14 @@ def write_document(dossier: Dossier, upload: File, *, name: str, actor: User | N
             details={"field": "file"},
         )
     org = dossier.organization
-    new_bytes = 0 if Blob.objects.filter(organization=org, sha256=sha256).exists() else size
-    reserve_storage(org, new_bytes)
-    try:
-        with transaction.atomic():
-            _lock_file_list(dossier)
-            previous = listed_document(dossier, name)
-            if previous is not None and previous.sha256 == sha256:
-                release_storage(org, new_bytes)
-                return previous
-            if new_bytes:
-                blobs.put_stream(org, sha256, upload)  # type: ignore[arg-type]
-                _blob, created = Blob.objects.get_or_create(
-                    organization=org, sha256=sha256, defaults={"size": size}
-                )
-                if not created:  # stored by another writer meanwhile: counted once
-                    release_storage(org, new_bytes)
-            document = _write_version(dossier, previous, name, sha256, size, actor)
-    except BaseException:
-        release_storage(org, new_bytes)
-        raise
-    return document
+    check_storage(org, 0 if _has_blob(org, sha256) else size)
+    with transaction.atomic():
+        _lock_file_list(dossier)
+        previous = listed_document(dossier, name)
+        if previous is not None and previous.sha256 == sha256:
+            return previous
+        _keep_blob(org, sha256, size, upload)
+        return _write_version(dossier, previous, name, sha256, size, actor)
 
 
 def _write_version(

@@ -26,7 +26,7 @@ from comptoir.company.formatting import euros, french_number
 from comptoir.core import audit
 from comptoir.core.errors import Conflict, DomainError, NotFound
 from comptoir.core.models import Membership, Organization
-from comptoir.core.services import release_storage, reserve_storage
+from comptoir.core.services import check_storage, reserve_storage
 from comptoir.dossiers.models import Dossier
 from comptoir.expenses import mileage
 from comptoir.expenses.files import inspect_receipt
@@ -323,7 +323,7 @@ def create_receipt(
     value is wrong (InvalidExpense names the field) and then nothing is stored."""
     values = _receipt_values(org, fields)
     found = inspect_receipt(upload, file_name or getattr(upload, "name", "") or "")
-    reserve_storage(org, found.size)
+    check_storage(org, found.size)
     stored = ""
     try:
         with transaction.atomic():
@@ -340,6 +340,7 @@ def create_receipt(
             receipt.file.save(found.name, content, save=False)
             stored = receipt.file.name or ""
             receipt.save()
+            reserve_storage(org, found.size)
             audit.record(
                 "receipt.create",
                 organization=org,
@@ -353,7 +354,6 @@ def create_receipt(
                 },
             )
     except BaseException:
-        release_storage(org, found.size)
         if stored:
             default_storage.delete(stored)
         raise

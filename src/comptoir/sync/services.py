@@ -29,7 +29,7 @@ from comptoir.core import audit
 from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, spec_for
-from comptoir.core.services import release_storage, reserve_storage
+from comptoir.core.services import check_storage, release_storage, reserve_storage
 from comptoir.dossiers import blobs, exchange
 from comptoir.dossiers.models import Blob, ChangeCounter, Dossier, DossierRevision, blob_path
 from comptoir.dossiers.services import allocate_number
@@ -743,9 +743,9 @@ def missing(org: Organization, hashes: list[str]) -> list[str]:
     return [value for value in dict.fromkeys(wanted) if value not in have]
 
 
-def _reserve(org: Organization, size: int) -> None:
+def _reserve(org: Organization, size: int, *, check_only: bool = False) -> None:
     try:
-        reserve_storage(org, size)
+        (check_storage if check_only else reserve_storage)(org, size)
     except DomainError as exc:
         if exc.code == "quota_exceeded":
             raise QuotaExceeded(exc.message, details=exc.details) from None
@@ -842,17 +842,12 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
     )
     new = {sha: data for sha, data in payloads.items() if sha not in have}
     size = sum(len(data) for data in new.values())
-    _reserve(org, size)
-    try:
-        for sha, data in new.items():
-            blobs.put_bytes(org, sha, data)
-        with transaction.atomic():
-            duplicate = _register_blobs(org, {sha: len(data) for sha, data in new.items()})
-    except BaseException:
-        release_storage(org, size)
-        raise
-    if duplicate:
-        release_storage(org, duplicate)
+    _reserve(org, size, check_only=True)
+    for sha, data in new.items():
+        blobs.put_bytes(org, sha, data)
+    with transaction.atomic():  # the blobs and the bytes they count, or neither
+        duplicate = _register_blobs(org, {sha: len(data) for sha, data in new.items()})
+        _reserve(org, size - duplicate)
     return {"stored": list(new), "existing": [sha for sha in payloads if sha in have]}
 
 
@@ -931,10 +926,11 @@ def start_upload(station: Station, sha256: str, size: int) -> dict[str, Any]:
     )
     if ongoing is not None:
         return _upload_state(ongoing)
-    _reserve(org, size)
-    upload = Upload.objects.create(
-        organization=org, station=station, sha256=sha256, size=size, reserved=size
-    )
+    with transaction.atomic():  # the reservation is the upload's: both or neither
+        _reserve(org, size)
+        upload = Upload.objects.create(
+            organization=org, station=station, sha256=sha256, size=size, reserved=size
+        )
     if size == 0:  # no chunk can carry an empty file: it is complete (or refused) now
         _assemble(upload)
     return _upload_state(upload)
@@ -1024,22 +1020,26 @@ def _assemble(upload: Upload) -> None:
                     hasher.update(block)
                     assembled.write(block)
         if hasher.hexdigest() != upload.sha256:
+            _abandon(upload, offset=0, chunks=[])
             for name in names:
                 default_storage.delete(name)
-            release_storage(org, upload.reserved)
-            Upload.objects.filter(pk=upload.pk).update(
-                abandoned_at=timezone.now(), reserved=0, offset=0, chunks=[]
-            )
             raise HashMismatch(
                 _("The uploaded bytes do not match their SHA-256: nothing was stored."),
                 details={"sha256": upload.sha256},
             )
         blobs.put_stream(org, upload.sha256, assembled)
-    with transaction.atomic():
-        duplicate = _register_blobs(org, {upload.sha256: upload.size})
-        Upload.objects.filter(pk=upload.pk).update(completed_at=timezone.now(), reserved=0)
-    if duplicate:
-        release_storage(org, duplicate)
+    with transaction.atomic():  # the upload's reservation becomes the blob's count
+        reserved = (
+            Upload.objects.select_for_update()
+            .filter(pk=upload.pk, completed_at__isnull=True, abandoned_at__isnull=True)
+            .values_list("reserved", flat=True)
+            .first()
+        )
+        if reserved is not None:
+            Upload.objects.filter(pk=upload.pk).update(completed_at=timezone.now(), reserved=0)
+            duplicate = _register_blobs(org, {upload.sha256: upload.size})
+            release_storage(org, reserved)
+            _reserve(org, upload.size - duplicate)
     upload.completed_at = timezone.now()
     for name in names:
         default_storage.delete(name)
@@ -1057,12 +1057,30 @@ def expire_uploads(org: Organization | None = None) -> int:
         stale = stale.filter(organization=org)
     count = 0
     for upload in stale:
-        for start, _end in upload.chunks:
-            default_storage.delete(upload.chunk_name(start))
-        release_storage(upload.organization, upload.reserved)
-        Upload.objects.filter(pk=upload.pk).update(abandoned_at=timezone.now(), reserved=0)
-        count += 1
+        if _abandon(upload):
+            for start, _end in upload.chunks:
+                default_storage.delete(upload.chunk_name(start))
+            count += 1
     return count
+
+
+def _abandon(upload: Upload, **changes: Any) -> bool:
+    """Drop an unfinished upload and give its reservation back, in one transaction;
+    False when another request finished or dropped it first."""
+    with transaction.atomic():
+        reserved = (
+            Upload.objects.select_for_update()
+            .filter(pk=upload.pk, completed_at__isnull=True, abandoned_at__isnull=True)
+            .values_list("reserved", flat=True)
+            .first()
+        )
+        if reserved is None:
+            return False
+        Upload.objects.filter(pk=upload.pk).update(
+            abandoned_at=timezone.now(), reserved=0, **changes
+        )
+        release_storage(upload.organization, reserved)
+    return True
 
 
 def parse_date(value: Any, field_name: str) -> date:

@@ -24,7 +24,7 @@ from comptoir.accounts.models import User
 from comptoir.core import audit
 from comptoir.core.errors import Conflict, DomainError
 from comptoir.core.models import Membership
-from comptoir.core.services import release_storage, reserve_storage
+from comptoir.core.services import check_storage, release_storage, reserve_storage
 from comptoir.dossiers.exchange import safe_file_name
 from comptoir.dossiers.services import MAX_DOCUMENT_BYTES
 from comptoir.webdav.models import SpaceEntry
@@ -119,15 +119,15 @@ def write_file(
     if size > MAX_DOCUMENT_BYTES:
         raise DomainError(_("The file “%(name)s” is larger than 200 MB.") % {"name": name})
     org = member.organization
-    reserve_storage(org, size)
+    check_storage(org, size)
     stored = ""
     try:
         stored = default_storage.save(_storage_name(member), File(stream))
         with transaction.atomic():
             entry = _store(member, parent, name, stored, sha256, size)
+            reserve_storage(org, size)
             _record("space.write", entry, actor, size=size, sha256=sha256)
     except BaseException:
-        release_storage(org, size)
         _forget_bytes([stored])
         raise
     return entry
