@@ -6,15 +6,17 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comptoir.contacts.services import create_contact
 from comptoir.core.errors import Conflict, DomainError, Forbidden, LimitExceeded
 from comptoir.core.models import AuditEntry, Organization, Plan
-from comptoir.dossiers import services
+from comptoir.core.services import release_storage
+from comptoir.dossiers import blobs, services
 from comptoir.dossiers.lifecycle import LIFECYCLE, Status, may_move
-from comptoir.dossiers.models import Document, Dossier
+from comptoir.dossiers.models import Blob, Document, Dossier
 
 
 def new(person, **fields):
@@ -174,6 +176,24 @@ def test_document_over_quota_is_refused_and_nothing_kept(people):
     assert raised.value.code == "quota_exceeded"
     assert Document.objects.count() == 0
     assert Organization.objects.get(pk=admin.org.pk).storage_used_bytes == 0
+
+
+def test_bytes_purged_from_the_cloud_are_stored_again_and_counted(people):
+    admin = people["admin"]
+    first = services.add_document(
+        new(admin), ContentFile(b"hello", name="note.txt"), kind="other", actor=admin.user
+    )
+    blob = Blob.objects.get(organization=admin.org, sha256=first.sha256)
+    blobs.delete(admin.org, blob.sha256)  # as a cloud clean-up does once its quarantine ends
+    Blob.objects.filter(pk=blob.pk).update(purged_at=timezone.now())
+    release_storage(admin.org, blob.size)
+
+    again = services.add_document(
+        new(admin), ContentFile(b"hello", name="note.txt"), kind="other", actor=admin.user
+    )
+    assert again.file.read() == b"hello"
+    assert Blob.objects.get(pk=blob.pk).purged_at is None
+    assert Organization.objects.get(pk=admin.org.pk).storage_used_bytes == 5
 
 
 def test_empty_document_is_refused(people):
