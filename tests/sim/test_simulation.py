@@ -1,8 +1,9 @@
 """The seeded simulation of the sync (docs/sync/simulation.md).
 
-`COMPTOIR_SIM_SEEDS=N` runs seeds 0…N-1 (the default is sized for CI: a seed
-costs 1 to 1.5 s of CPU, so 30 of them and the tests below keep this file at
-about a minute on one core); `COMPTOIR_SIM_SEED=1234` replays one seed.
+`COMPTOIR_SIM_SEEDS=N` runs seeds 0…N-1 (the default is sized for `make test`: a
+seed costs 1 to 1.5 s of CPU, so 30 of them and the tests below keep this file at
+about a minute on one core; CI's SQLite leg runs 300); `COMPTOIR_SIM_SEED=1234`
+replays one seed.
 `make bench` runs thousands through benchmarks/sync_simulation.py.
 
 The last tests plant a bug in the hub, in the agent or in the stored bytes and
