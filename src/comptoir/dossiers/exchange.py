@@ -375,12 +375,16 @@ class Materializer:
 
     def __init__(self, org: Organization) -> None:
         self.org = org
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop the cached lookups (after a rollback, what was created is gone)."""
         self.operators = {
             member.initials.upper(): member
-            for member in Membership.objects.filter(organization=org).exclude(initials="")
+            for member in Membership.objects.filter(organization=self.org).exclude(initials="")
         }
         self.mission_types = {
-            mission.code: mission for mission in MissionType.objects.filter(organization=org)
+            mission.code: mission for mission in MissionType.objects.filter(organization=self.org)
         }
         self.contacts: dict[str, Contact] = {}
 
@@ -478,7 +482,26 @@ class Materializer:
         ]
         if stale:
             Document.objects.filter(pk__in=stale).update(removed_at=now)
-        new = [
+        changed = [
+            item
+            for name, item in wanted.items()
+            if name not in current or current[name].sha256 != item["sha256"]
+        ]
+        Document.objects.bulk_create(
+            self.new_documents(dossier, changed, source=source, paths=paths, now=now)
+        )
+
+    def new_documents(
+        self,
+        dossier: Dossier,
+        files: list[dict[str, Any]],
+        *,
+        source: str,
+        paths: dict[str, str],
+        now: datetime,
+    ) -> list[Document]:
+        """The document records of manifest entries (not saved)."""
+        return [
             Document(
                 organization=self.org,
                 dossier=dossier,
@@ -491,10 +514,8 @@ class Materializer:
                 uploaded_at=now,
                 source=source[:120],
             )
-            for name, item in wanted.items()
-            if name not in current or current[name].sha256 != item["sha256"]
+            for item in files
         ]
-        Document.objects.bulk_create(new)
 
 
 def _decimal(raw: Any) -> Decimal | None:

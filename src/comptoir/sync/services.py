@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +31,15 @@ from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, spec_for
 from comptoir.core.services import check_storage, release_storage, reserve_storage
 from comptoir.dossiers import blobs, exchange
-from comptoir.dossiers.models import Blob, ChangeCounter, Dossier, DossierRevision, blob_path
+from comptoir.dossiers.models import (
+    Blob,
+    ChangeCounter,
+    Document,
+    Dossier,
+    DossierRevision,
+    Mission,
+    blob_path,
+)
 from comptoir.dossiers.services import allocate_number
 from comptoir.sync import options as station_options
 from comptoir.sync.models import (
@@ -385,20 +393,22 @@ def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
         ).values_list("sha256", flat=True)
     )
     materializer = exchange.Materializer(org)
-    results: list[PushResult] = []
+    answered: dict[int, PushResult] = {}
     with transaction.atomic():
-        for item in items:
+        answered = _create_in_bulk(station, items, known, materializer, source)
+        for index, item in enumerate(items):
+            if index in answered:
+                continue
             try:
                 with transaction.atomic():
-                    results.append(_push_one(station, item, known, materializer, source))
+                    answered[index] = _push_one(station, item, known, materializer, source)
             except IntegrityError:
-                results.append(
-                    _rejected(
-                        str(item.get("id")),
-                        "retry",
-                        _("Another write touched this dossier at the same time: send it again."),
-                    )
+                answered[index] = _rejected(
+                    str(item.get("id")),
+                    "retry",
+                    _("Another write touched this dossier at the same time: send it again."),
                 )
+        results = [answered[index] for index in range(len(items))]
         held = [
             result.id
             for result in results
@@ -432,14 +442,11 @@ def _hold(station: Station, public_ids: Iterable[str]) -> None:
     )
 
 
-def _push_one(
-    station: Station,
-    item: dict[str, Any],
-    known: set[str],
-    materializer: exchange.Materializer,
-    source: str,
-) -> PushResult:
-    org = station.organization
+def _check_item(
+    item: dict[str, Any], known: set[str]
+) -> PushResult | tuple[str, dict[str, Any], str, str | None]:
+    """What can be said of a pushed item without the database: its rejection, or
+    (id, document, rev, base_rev)."""
     item_id = str(item.get("id", ""))
     document = item.get("document")
     rev = item.get("rev")
@@ -472,6 +479,134 @@ def _push_one(
             _("Send the files first: %(count)s are missing on the hub.") % {"count": len(missing)},
             missing=missing,
         )
+    return item_id, document, rev, base_rev
+
+
+def _create_in_bulk(
+    station: Station,
+    items: list[dict[str, Any]],
+    known: set[str],
+    materializer: exchange.Materializer,
+    source: str,
+) -> dict[int, PushResult]:
+    """Answer what can be answered for the whole batch at once: the rejections found
+    without the database, and the new dossiers (an id and a number the hub has never
+    seen), created with a few queries in all instead of a dozen each.
+
+    Anything else (an update, a number to give again, a race with another writer)
+    is left to `_push_one`, item by item: the answers are the same either way.
+    """
+    org = station.organization
+    answered: dict[int, PushResult] = {}
+    fresh: dict[int, tuple[str, dict[str, Any], str]] = {}
+    for index, item in enumerate(items):
+        checked = _check_item(item, known)
+        if isinstance(checked, PushResult):
+            answered[index] = checked
+        elif checked[3] is None:
+            fresh[index] = checked[:3]
+    if len(fresh) < 2 or not connection.features.can_return_rows_from_bulk_insert:
+        return answered
+    seen_ids = {
+        str(value)
+        for value in Dossier.objects.filter(
+            public_id__in=[item_id for item_id, _doc, _rev in fresh.values()]
+        ).values_list("public_id", flat=True)
+    }
+    taken = set(
+        Dossier.objects.filter(
+            organization=org, number__in=[doc["number"] for _id, doc, _rev in fresh.values()]
+        ).values_list("number", flat=True)
+    )
+    chosen: dict[int, tuple[str, dict[str, Any], str]] = {}
+    for index, (item_id, document, rev) in fresh.items():
+        if item_id in seen_ids or document["number"] in taken:
+            continue  # an update, a retry or a number to give again: one by one
+        seen_ids.add(item_id)
+        taken.add(document["number"])
+        chosen[index] = (item_id, document, rev)
+    if len(chosen) < 2:
+        return answered
+    now = timezone.now()
+    dossiers: dict[int, Dossier] = {}
+    try:
+        with transaction.atomic():
+            last = exchange.next_sequences(org, len(chosen))
+            for offset, (index, (item_id, document, rev)) in enumerate(chosen.items()):
+                dossier = Dossier(
+                    organization=org,
+                    public_id=item_id,
+                    number=document["number"],
+                    sequence=_number_sequence(document["number"]),
+                    created_by=station.membership.user,
+                    revision=rev,
+                    change_seq=last - len(chosen) + 1 + offset,
+                    files_size=sum(entry["size"] for entry in document.get("files", [])),
+                )
+                materializer.fill(dossier, document)
+                dossiers[index] = dossier
+            Dossier.objects.bulk_create(list(dossiers.values()))
+            Mission.objects.bulk_create(
+                [
+                    Mission(dossier=dossiers[index], mission_type=materializer.mission_type(code))
+                    for index, (_id, document, _rev) in chosen.items()
+                    for code in dict.fromkeys(document["missions"])
+                ]
+            )
+            Document.objects.bulk_create(
+                [
+                    new
+                    for index, (_id, document, _rev) in chosen.items()
+                    for new in materializer.new_documents(
+                        dossiers[index],
+                        document.get("files", []),
+                        source=source,
+                        paths={
+                            entry["sha256"]: blob_path(org, entry["sha256"])
+                            for entry in document.get("files", [])
+                        },
+                        now=now,
+                    )
+                ]
+            )
+            DossierRevision.objects.bulk_create(
+                [
+                    DossierRevision(
+                        dossier=dossiers[index],
+                        rev=rev,
+                        base_rev="",
+                        document=document,
+                        source=source[:120],
+                    )
+                    for index, (_id, document, rev) in chosen.items()
+                ]
+            )
+    except IntegrityError:  # another writer got there first: item by item, as usual
+        materializer.forget()  # what it created in the savepoint is gone
+        return answered
+    for index, dossier in dossiers.items():
+        answered[index] = PushResult(
+            str(dossier.public_id),
+            "accepted",
+            rev=dossier.revision,
+            seq=dossier.change_seq,
+            number=dossier.number,
+        )
+    return answered
+
+
+def _push_one(
+    station: Station,
+    item: dict[str, Any],
+    known: set[str],
+    materializer: exchange.Materializer,
+    source: str,
+) -> PushResult:
+    org = station.organization
+    checked = _check_item(item, known)
+    if isinstance(checked, PushResult):
+        return checked
+    item_id, document, rev, base_rev = checked
     dossier = Dossier.objects.select_for_update().filter(public_id=item_id).first()
     if dossier is not None and dossier.organization_id != org.pk:
         return _rejected(item_id, "not_found", _("Dossier not found."))
