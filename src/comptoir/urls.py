@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("comptoir.agenda.urls")),
     path("", include("comptoir.bundles.urls")),
     path("", include("comptoir.webdav.urls")),
+    path("", include("comptoir.field.urls")),
     path("", include("comptoir.core.urls")),
 ]
 
