@@ -32,7 +32,7 @@ exit codes:
   1  usage error (bad arguments, unknown dossier, unreadable file)
   2  not paired, or the hub refused the station's token: pair again
   3  hub unreachable or unavailable (network, 5xx, 429/503)
-  4  sync finished with dossiers in error (red) or in conflict (orange)
+  4  sync (or agenda) finished with dossiers in error (red) or in conflict (orange)
   5  safety stop: data folder missing, empty or without its sentinel,
      or too many deletions (sync --confirm-deletes)
 
@@ -118,6 +118,17 @@ def build_parser() -> Parser:
     )
     options.add_argument("--admin-password", default="", help="when the organisation set one")
     options.add_argument("--json", action="store_true", help="JSON for scripts")
+
+    agenda = command(
+        "agenda",
+        "the exchange zone (today's and tomorrow's appointments, dossiers sent by hand): "
+        "list it and bring its dossiers onto this station",
+    )
+    agenda.add_argument("--list-only", action="store_true", help="only list, fetch nothing")
+    agenda.add_argument(
+        "--mine", action="store_true", help="only this station's technician's appointments"
+    )
+    agenda.add_argument("--json", action="store_true", help="JSON for scripts")
 
     number = command("number", "dossier and quote numbers")
     number.add_argument("action", choices=["next", "reserve"])
@@ -566,6 +577,42 @@ def cmd_number(args: Any) -> int:
     return EXIT_OK
 
 
+def cmd_agenda(args: Any) -> int:
+    from comptoir_agent.agenda import Outcome, fetch, recall, remember, render_json, render_table
+    from comptoir_agent.client import Unreachable
+    from comptoir_agent.config import local_now
+    from comptoir_agent.engine import SyncPass
+
+    with _station(args, lock=not args.list_only) as state:
+        try:
+            zone = fetch(state.client, local_now())
+        except Unreachable as exc:
+            cached = recall(state.journal)
+            if cached is None:
+                raise
+            print(
+                f"Hub injoignable : {exc}. Dernière zone d'échange connue "
+                f"(reçue le {cached.received_at[:16].replace('T', ' à ')}) :",
+                file=sys.stderr,
+            )
+            zone, code = cached, EXIT_UNREACHABLE
+        else:
+            remember(state.journal, zone)
+            code = EXIT_OK
+        if args.mine:
+            zone = zone.only_mine()
+        outcome = Outcome.from_journal(state.journal.records())
+        if not args.list_only and not zone.cached:
+            result = SyncPass(state).bring(zone.dossiers())
+            if result.message:
+                print(result.message, file=sys.stderr)
+            if result.exit_code != EXIT_SAFETY:
+                outcome = Outcome(result.present, result.decisions, result.fetched)
+            code = result.exit_code
+    sys.stdout.write(render_json(zone, outcome) if args.json else render_table(zone, outcome))
+    return code
+
+
 def _option_value(text: str) -> Any:
     lowered = text.strip().lower()
     if lowered in {"true", "oui", "yes", "1"}:
@@ -629,6 +676,7 @@ COMMANDS: dict[str, Callable[[Any], int]] = {
     "resolve": cmd_resolve,
     "settings": cmd_settings,
     "number": cmd_number,
+    "agenda": cmd_agenda,
 }
 
 

@@ -22,7 +22,7 @@ from comptoir_agent.fetching import Fetcher
 from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sync_dir
 from comptoir_agent.journal import Record
 from comptoir_agent.layout import LocalDossier, name_problem, read_dossier, scan
-from comptoir_agent.planner import RED, Action, Context, Options, Plan, plan
+from comptoir_agent.planner import RED, Action, Context, Decision, Options, Plan, plan
 from comptoir_agent.protocol import (
     MAX_BULK_DOSSIERS,
     MAX_FEED_PAGE,
@@ -48,6 +48,18 @@ class PassResult:
     exit_code: int
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class BringResult:
+    """What `agenda` did: each zone dossier's decision after the fetch, and those fetched."""
+
+    exit_code: int
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    fetched: list[str] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)  # the dossiers on the station now
     message: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
 
@@ -92,8 +104,10 @@ def _staged_names(folder: Path) -> set[str]:
         return set()
 
 
-def options_plan(state: PassState, options: Options) -> Plan:
-    """The plan for the state in memory (used for the final statuses and by `status`)."""
+def options_plan(state: PassState, options: Options, wanted: frozenset[str] = frozenset()) -> Plan:
+    """The plan for the state in memory (used for the final statuses and by `status`).
+
+    `wanted`: dossiers to fetch whatever the options say (the exchange zone)."""
     base, remote = trees(state.records)
     send = state.settings.send or not options.not_systematic
     context = Context(
@@ -101,6 +115,7 @@ def options_plan(state: PassState, options: Options) -> Plan:
         send=send,
         confirm_deletes=state.settings.confirm_deletes,
         delete_limit=state.settings.delete_limit,
+        wanted=wanted,
     )
     view = state.view
     return plan(view.local, base, remote, options, context, view.invalid)
@@ -157,6 +172,71 @@ class SyncPass:
         if the_plan.deletes_held:
             final.stop = the_plan.stop
         return self._finish(final)
+
+    def bring(self, entries: list[dict[str, Any]]) -> BringResult:
+        """`agenda`: write the exchange zone's dossiers here, whatever the fetch options say.
+
+        `entries` are the zone's dossiers as the hub describes them (the change feed's
+        shape). The same steps as a pass — safety valves, scan, options, plan, fetch —
+        but only fetches: local changes wait for the next `sync`, nothing is trashed,
+        and a dossier changed here is never overwritten (the plan decides, as in a pass).
+        """
+        stop = scan_into(self.state)
+        if stop:
+            return BringResult(EXIT_SAFETY, message=stop)
+        self._persist_scan()
+        self._load_station()
+        if not self.options.enabled:
+            return BringResult(
+                EXIT_OK, message="Synchronisation désactivée pour ce poste : rien n'est récupéré."
+            )
+        wanted = self._observe_zone(entries)
+        self._mark_partial_applies()
+        the_plan = options_plan(self.state, self.options, wanted)
+        for ident in the_plan.ids(Action.ADOPT):
+            if ident in wanted:
+                self._adopt(ident)
+        to_apply = [ident for ident in the_plan.ids(Action.APPLY) if ident in wanted]
+        if to_apply:
+            self.state.check_cancel()
+            Fetcher(self.state).apply(to_apply)
+        return self._brought(wanted, to_apply)
+
+    def _observe_zone(self, entries: list[dict[str, Any]]) -> frozenset[str]:
+        """Record the zone's entries like feed entries; a later head the journal knows wins."""
+        wanted: set[str] = set()
+        with self.journal.transaction():
+            for item in entries:
+                ident = str(item.get("id"))
+                known = self.records.get(ident)
+                seq = item.get("seq")
+                older = (
+                    known is not None
+                    and isinstance(known.remote_seq, int)
+                    and isinstance(seq, int)
+                    and seq < known.remote_seq
+                )
+                if not older:
+                    self._observe(item)
+                wanted.add(ident)
+        return frozenset(wanted)
+
+    def _brought(self, wanted: frozenset[str], applied: list[str]) -> BringResult:
+        final = options_plan(self.state, self.options, wanted)
+        decisions = {ident: final.decisions[ident] for ident in wanted if ident in final.decisions}
+        present = set(self.view.local)
+        for ident in wanted - present:
+            error = (self.records.get(ident) or Record(ident)).error
+            if error:  # not here: say why (the plan would only say "to resume")
+                decisions[ident] = Decision(ident, Action.NONE, RED, error)
+        fetched = [
+            ident
+            for ident in applied
+            if ident in present and not (self.records.get(ident) or Record(ident)).error
+        ]
+        attention = any(d.colour == RED or d.conflict for d in decisions.values())
+        code = EXIT_ATTENTION if attention else EXIT_OK
+        return BringResult(code, decisions, fetched, present, stats=dict(self.state.stats))
 
     # scan → journal ---------------------------------------------------------------------
 

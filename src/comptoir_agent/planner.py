@@ -168,6 +168,8 @@ class Context:
     send: bool = True  # pushing allowed (False: `not_systematic` without --send)
     confirm_deletes: bool = False
     delete_limit: DeleteLimit = field(default_factory=DeleteLimit)
+    # Dossiers to bring here whatever the fetch options say: the exchange zone (`agenda`).
+    wanted: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -352,6 +354,10 @@ def _absent(
         return Decision(ident, Action.NONE, None, "Absent de ce poste")
     if base is not None and base.applying_rev == remote.rev:
         return Decision(ident, Action.APPLY, BLUE, "Téléchargement interrompu : reprise")
+    if ident in context.wanted:
+        return _with_error(
+            Decision(ident, Action.APPLY, BLUE, "Dans la zone d'échange : à récupérer"), base
+        )
     remote_moved = base is None or base.rev != remote.rev
     if remote_moved and wants_fetch(remote, options, context.today):
         return _with_error(Decision(ident, Action.APPLY, BLUE, "À récupérer depuis le cloud"), base)

@@ -94,6 +94,8 @@ class FakeHub:
         self.quota_limit = 30 * 10**9
         self.settings: dict[str, Any] = {"version": 0, "sections": {}}
         self.counters: dict[str, int] = {}
+        self.zone: list[dict[str, Any]] = []  # exchange zone entries: web_zone()
+        self.zone_days = ("2026-11-25", "2026-11-26")
         self.requests: list[tuple[str, str]] = []
         self.fail_rules: list[tuple[str, str, int, Fail | str]] = []
         self.server: ThreadingHTTPServer | None = None
@@ -194,6 +196,26 @@ class FakeHub:
             dossier = self.dossiers[ident]
             dossier.quarantined_until, dossier.seq = until, self.next_seq()
 
+    def web_zone(self, ident: str, **fields: Any) -> None:
+        """Put a dossier in the exchange zone (an appointment, or `manual=True`)."""
+        entry = {
+            "id": ident,
+            "address": "14 rue Esquermoise, 59000 Lille",
+            "ordering_party": "Agence du Beffroi",
+            "missions": ["DPE"],
+            "appointment": None,
+            "starts_at": None,
+            "ends_at": None,
+            "technician": "Jean Durant",
+            "technician_id": "6a1f6d2c-7a0e-4c55-9a53-4b9c3c1f0b11",
+            "mine": True,
+            "manual": False,
+            "added_at": None,
+        }
+        entry.update(fields)
+        with self.lock:
+            self.zone.append(entry)
+
     def head(self, ident: str) -> dict[str, Any] | None:
         return self.dossiers[ident].doc
 
@@ -245,6 +267,7 @@ class FakeHub:
             ("PUT", "sync/station/options"): lambda: self.set_options(st, data),
             ("POST", "sync/station/report"): lambda: self.report(st, data),
             ("GET", "sync/changes"): lambda: self.changes(st, query),
+            ("GET", "sync/exchange-zone"): lambda: self.exchange_zone(),
             ("POST", "sync/dossiers/push"): lambda: self.push(st, data),
             ("POST", "sync/dossiers/fetch"): lambda: self.fetch(st, data),
             ("POST", "sync/blobs/missing"): lambda: (
@@ -364,6 +387,33 @@ class FakeHub:
             {"results": results, "next": max(last, self.seq) if done else last, "done": done},
             "json",
         )
+
+    def feed_entry(self, d: Dossier) -> dict[str, Any]:
+        doc = d.doc or d.revisions[d.head_rev]
+        return {
+            "id": d.id,
+            "number": doc["number"],
+            "year": doc["year"],
+            "rev": d.head_rev,
+            "seq": d.seq,
+            "deleted": d.deleted,
+            "quarantined_until": d.quarantined_until,
+            "conflict": bool(d.conflicts),
+            "size": sum(f["size"] for f in doc.get("files", [])),
+            "planned": d.planned,
+        }
+
+    def exchange_zone(self) -> tuple[int, Any, str]:
+        entries = []
+        for item in self.zone:
+            d = self.dossiers[item["id"]]
+            if d.deleted or d.quarantined_until:
+                continue
+            fields = {k: v for k, v in item.items() if k != "id"}
+            entries.append({"dossier": self.feed_entry(d), **fields})
+        today, tomorrow = self.zone_days
+        body = {"today": today, "tomorrow": tomorrow, "everyone": True, "entries": entries}
+        return 200, body, "json"
 
     def push(self, st: StationRec, data: dict[str, Any]) -> tuple[int, Any, str]:
         assert len(data["dossiers"]) <= 500

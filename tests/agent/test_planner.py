@@ -113,6 +113,32 @@ def test_locally_removed_dossier_is_not_fetched_back_until_the_cloud_changes():
     assert one(None, Base(f"1-{D1}", D1), Remote(f"2-{D2}"), opts)[0] is Action.APPLY
 
 
+def test_exchange_zone_dossiers_are_fetched_whatever_the_options():
+    zone = Context(today=TODAY, wanted=frozenset({"x"}))
+    off = Options(fetch_missing=False, fetch_after=date(2027, 1, 1), fetch_horizon_days=0)
+    remote = Remote(f"1-{D1}", planned="2026-12-24")
+    assert one(None, None, remote, off, zone) == (
+        Action.APPLY,
+        BLUE,
+        "Dans la zone d'échange : à récupérer",
+    )
+    assert one(None, None, remote, off)[:2] == (Action.NONE, None)
+    # removed here by hand: the zone brings it back, a pass does not
+    removed = Base(f"1-{D1}", D1)
+    assert one(None, removed, Remote(f"1-{D1}"), off, zone)[0] is Action.APPLY
+    assert one(None, removed, Remote(f"1-{D1}"), Options(fetch_missing=True))[0] is Action.NONE
+    # on the station already: the usual decisions (a local change is never overwritten)
+    assert one(local(D2), Base(f"1-{D1}", D1), Remote(f"2-{D1}"), off, zone)[1] == ORANGE
+    assert one(local(D1), Base(f"1-{D1}", D1), Remote(f"1-{D1}"), off, zone)[:2] == (
+        Action.NONE,
+        GREEN,
+    )
+    # the cloud deleted it or put it in quarantine meanwhile: not fetched
+    assert one(None, None, Remote(f"1-{D1}", deleted=True), off, zone)[0] is Action.FORGET
+    gone = Remote(f"1-{D1}", quarantined_until="2026-12-01")
+    assert one(None, None, gone, off, zone)[0] is Action.NONE
+
+
 def test_interrupted_first_download_resumes_whatever_the_options():
     base = Base(None, None, applying_rev=f"1-{D1}")
     assert one(None, base, Remote(f"1-{D1}"), Options(fetch_missing=False))[0] is Action.APPLY

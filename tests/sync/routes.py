@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from comptoir.sync import services
+from comptoir.dossiers.models import Dossier
+from comptoir.sync import services, zone
 from comptoir.sync.models import CloudCleanup, Station
 from tests.conftest import Persona
 from tests.core.test_routes import page
@@ -31,6 +32,14 @@ def a_cleanup(people: dict[str, Persona]) -> int:
         requested_by=admin.user,
         quarantine_until=timezone.now() + timedelta(days=30),
     ).pk
+
+
+def in_the_zone(people: dict[str, Persona], me: Persona) -> str:
+    """A dossier of "acme" assigned to the persona (see `a_dossier`), sent to the zone."""
+    dossier_id = a_dossier(people, me)
+    admin = people["admin"]
+    zone.add(admin.member, Dossier.objects.get(public_id=dossier_id), actor=admin.user)
+    return dossier_id
 
 
 ROUTES = {
@@ -65,6 +74,17 @@ ROUTES = {
     "cleanup-cancel": lambda people, me: (
         "POST",
         page("sync:cleanup-cancel", cleanup_id=a_cleanup(people)),
+        None,
+    ),
+    "exchange-zone": lambda people, me: ("GET", page("sync:zone"), None),
+    "exchange-zone-add": lambda people, me: (
+        "POST",
+        page("sync:zone-add", dossier_id=a_dossier(people, me)),
+        None,
+    ),
+    "exchange-zone-remove": lambda people, me: (
+        "POST",
+        page("sync:zone-remove", dossier_id=in_the_zone(people, me)),
         None,
     ),
     "dossier-conflicts": lambda people, me: (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django_stubs_ext import StrOrPromise
 
 from comptoir.accounts.models import acting_user
 from comptoir.core.access import by_public_id, org_page, require
@@ -30,6 +32,27 @@ from comptoir.dossiers.models import CustomField, Document, Dossier
 DetailLink = Callable[[Membership, Dossier], dict[str, str] | None]
 DETAIL_LINKS: list[DetailLink] = []
 
+# Pieces of page the apps above dossiers render themselves (sync: the exchange zone),
+# as HTML from their own templates; "" adds nothing.
+# - DETAIL_WIDGETS: among the buttons of a dossier's page;
+# - LIST_WIDGETS: at the top right of the list;
+# - ROW_MARKS: a narrow column of the list, one cell per dossier of the page, rendered
+#   for the whole page at once (so that it costs a query per page, not per row).
+DetailWidget = Callable[[HttpRequest, Membership, Dossier], str]
+ListWidget = Callable[[HttpRequest, Membership], str]
+
+
+@dataclass(frozen=True)
+class RowMark:
+    key: str
+    label: StrOrPromise  # the column's header, for screen readers
+    render: Callable[[HttpRequest, Membership, Sequence[Dossier]], Sequence[str]]
+
+
+DETAIL_WIDGETS: list[DetailWidget] = []
+LIST_WIDGETS: list[ListWidget] = []
+ROW_MARKS: list[RowMark] = []
+
 
 def _dossier(member: Membership, dossier_id: str, action: Action = Action.VIEW) -> Dossier:
     queryset = listing.with_related(listing.base_queryset(member, action))
@@ -44,19 +67,24 @@ def dossier_list(request: HttpRequest, member: Membership) -> HttpResponse:
     query.pop("page", None)
     sort = query.pop("sort", [""])[-1]
     columns = listing.columns_for(member)
+    dossiers = list(page)
+    marks = [mark.render(request, member, dossiers) for mark in ROW_MARKS]
     rows = [
         {
             "dossier": dossier,
             "colour": STEPS[Status(dossier.status)].colour,
             "cells": [(column.key, column.value(dossier)) for column in columns],
+            "marks": [cells[index] for cells in marks],
         }
-        for dossier in page
+        for index, dossier in enumerate(dossiers)
     ]
     context = {
         "form": form,
         "page": page,
         "rows": rows,
         "columns": columns,
+        "row_marks": ROW_MARKS,
+        "colspan": len(columns) + 1 + len(ROW_MARKS),
         "can_add": member.can(Resource.DOSSIERS, Action.ADD),
         "all_columns": listing.COLUMNS.values(),
         "query": query.urlencode(),
@@ -66,8 +94,10 @@ def dossier_list(request: HttpRequest, member: Membership) -> HttpResponse:
         and member.scope_for(Resource.DOSSIERS) is Scope.ALL,
         **listing.filter_choices(member),
     }
-    template = "dossiers/_table.html" if request.headers.get("HX-Request") else "dossiers/list.html"
-    return render(request, template, context)
+    if request.headers.get("HX-Request"):
+        return render(request, "dossiers/_table.html", context)
+    context["list_widgets"] = [html for widget in LIST_WIDGETS if (html := widget(request, member))]
+    return render(request, "dossiers/list.html", context)
 
 
 @org_page(Resource.DOSSIERS, Action.VIEW, name="dossier-columns", methods=("POST",))
@@ -228,6 +258,9 @@ def dossier_detail(request: HttpRequest, member: Membership, dossier_id: str) ->
             "can_delete": member.can(Resource.DOSSIERS, Action.DELETE),
             "deletion_refusal": services.deletion_refusal(dossier),
             "extra_links": [link for make in DETAIL_LINKS if (link := make(member, dossier))],
+            "extra_widgets": [
+                html for widget in DETAIL_WIDGETS if (html := widget(request, member, dossier))
+            ],
             "custom_values": [
                 (field.label, dossier.custom_fields.get(field.key))
                 for field in CustomField.objects.filter(organization=member.organization)

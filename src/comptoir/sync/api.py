@@ -34,7 +34,7 @@ from comptoir.core.api_base import (
 from comptoir.core.errors import DomainError, NotFound
 from comptoir.core.roles import Action
 from comptoir.dossiers import blobs
-from comptoir.sync import configure, services
+from comptoir.sync import configure, services, zone
 from comptoir.sync import options as station_options
 from comptoir.sync.models import Station
 
@@ -344,6 +344,42 @@ def resolve(request: HttpRequest, station: Station, dossier_id: str, payload: Re
         actor=station.membership.user,
     )
     return {"rev": dossier.revision, "seq": dossier.change_seq}
+
+
+# --- exchange zone ---------------------------------------------------------------------------
+
+
+class ZoneEntryOut(Schema):
+    dossier: ChangeOut
+    address: str
+    ordering_party: str
+    missions: list[str]
+    appointment: UUID | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    technician: str | None
+    technician_id: UUID | None
+    mine: bool
+    manual: bool
+    added_at: datetime | None
+
+
+class ZoneOut(OutSchema):
+    today: date
+    tomorrow: date
+    everyone: bool
+    entries: list[ZoneEntryOut]
+
+
+@router.get(
+    "/orgs/{org}/sync/exchange-zone",
+    response={200: ZoneOut, **ERRORS},
+    summary="The exchange zone: today's and tomorrow's appointments, and dossiers sent by hand",
+)
+@station_call
+def exchange_zone(request: HttpRequest, station: Station) -> Any:
+    services.require(station, Action.VIEW)
+    return zone.station_view(station.membership)
 
 
 # --- blobs and uploads ---------------------------------------------------------------------

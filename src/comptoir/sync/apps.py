@@ -10,6 +10,9 @@ class SyncConfig(AppConfig):
     def ready(self) -> None:
         from comptoir.core.navigation import NavEntry, add_settings_tab
         from comptoir.core.roles import Action, Resource
+        from comptoir.sync import zone_views
+
+        zone_views.register()
 
         add_settings_tab(
             NavEntry(

@@ -1,9 +1,11 @@
 """Demo: two paired stations with different options, a dossier to verify, a
-cloud clean-up in quarantine — so the Comptoir Cloud pages show something true."""
+cloud clean-up in quarantine, two dossiers sent to the exchange zone by hand —
+so the Comptoir Cloud pages show something true."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -12,7 +14,7 @@ from comptoir.core.demo_registry import DemoContext
 from comptoir.core.models import Organization
 from comptoir.dossiers import exchange
 from comptoir.dossiers.models import Dossier, DossierRevision
-from comptoir.sync import cleanup, configure, services
+from comptoir.sync import cleanup, configure, services, zone
 from comptoir.sync.models import Station, StationDossier
 
 
@@ -79,7 +81,34 @@ def load_late(ctx: DemoContext) -> None:
         ],
         reported_at=ctx.days_ago(0.4),
     )
-    ctx.write("Comptoir Cloud: stations “PC bureau” and “Tablette terrain”")
+    sent = _exchange_zone(ctx, org, admin, technician)
+    ctx.write(
+        "Comptoir Cloud: stations “PC bureau” and “Tablette terrain”, "
+        f"{sent} dossiers sent to the exchange zone by hand"
+    )
+
+
+def _exchange_zone(ctx: DemoContext, org: Organization, admin: Any, technician: Any) -> int:
+    """The technician's next visit after tomorrow, and a dossier whose report is late."""
+    live = Dossier.objects.filter(
+        organization=org, deleted_at__isnull=True, quarantined_until__isnull=True
+    )
+    after_tomorrow = ctx.now + timedelta(days=3)
+    chosen = [
+        live.filter(technician=technician, appointment_at__gte=after_tomorrow)
+        .order_by("appointment_at")
+        .first(),
+        live.filter(technician=technician, appointment_at__lt=ctx.days_ago(2))
+        .order_by("-appointment_at")
+        .first(),
+    ]
+    sent = 0
+    for dossier in chosen:
+        if dossier is not None:
+            with backdated(ctx.days_ago(0.2)):
+                zone.add(admin, dossier, actor=admin.user)
+            sent += 1
+    return sent
 
 
 def _paired(

@@ -1,4 +1,5 @@
-"""Comptoir Cloud: stations, their options, pairing codes, uploads, cloud clean-ups."""
+"""Comptoir Cloud: stations, their options, pairing codes, uploads, cloud clean-ups,
+the exchange zone."""
 
 from __future__ import annotations
 
@@ -190,3 +191,45 @@ class CloudCleanup(models.Model):
         if self.executed_at:
             return "done"
         return "quarantine"
+
+
+class ExchangeZoneEntry(models.Model):
+    """A dossier sent to the exchange zone by hand (“zone d'échange entreprise”).
+
+    The dossiers of the agenda's appointments of today and tomorrow are in the
+    zone by themselves; this row puts any other dossier there. It stays until it
+    is removed by hand (`removed_at` set: the row is kept as history) or, for a
+    dossier whose appointment was at or after the day it was added, until that
+    day is over (see `comptoir.sync.zone`). One open row per dossier at most.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="exchange_zone_entries"
+    )
+    dossier = models.ForeignKey(
+        Dossier, on_delete=models.PROTECT, related_name="exchange_zone_entries"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+    added_on = models.DateField(default=timezone.localdate)  # the Paris day of added_at
+    added_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-added_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier"],
+                condition=models.Q(removed_at__isnull=True),
+                name="exchange_zone_one_open_entry",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "removed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.added_at:%Y-%m-%d}"

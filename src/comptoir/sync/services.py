@@ -291,6 +291,52 @@ def feed_filter(station: Station, effective: dict[str, Any]) -> Q:
     return held | wanted
 
 
+FEED_FIELDS = (
+    "public_id",
+    "number",
+    "year",
+    "revision",
+    "change_seq",
+    "deleted_at",
+    "quarantined_until",
+    "in_conflict",
+    "files_size",
+    "appointment_at",
+)
+
+
+def change_entry(
+    *,
+    public_id: Any,
+    number: str,
+    year: int,
+    revision: str,
+    change_seq: int,
+    deleted_at: datetime | None,
+    quarantined_until: datetime | None,
+    in_conflict: bool,
+    files_size: int,
+    appointment_at: datetime | None,
+) -> dict[str, Any]:
+    """A dossier as the change feed (and the exchange zone) describe it to a station."""
+    return {
+        "id": str(public_id),
+        "number": number,
+        "year": year,
+        "rev": revision,
+        "seq": change_seq,
+        "deleted": deleted_at is not None,
+        "quarantined_until": quarantined_until,
+        "conflict": in_conflict,
+        "size": files_size,
+        "planned": timezone.localtime(appointment_at).date() if appointment_at else None,
+    }
+
+
+def change_entry_of(dossier: Dossier) -> dict[str, Any]:
+    return change_entry(**{name: getattr(dossier, name) for name in FEED_FIELDS})
+
+
 def changes(station: Station, since: int, limit: int) -> dict[str, Any]:
     if since < 0:
         raise DomainError(_("`since` cannot be negative."), details={"field": "since"})
@@ -302,39 +348,12 @@ def changes(station: Station, since: int, limit: int) -> dict[str, Any]:
         Dossier.objects.filter(organization=org, change_seq__gt=since)
         .filter(feed_filter(station, effective))
         .order_by("change_seq")
-        .values(
-            "public_id",
-            "number",
-            "year",
-            "revision",
-            "change_seq",
-            "deleted_at",
-            "quarantined_until",
-            "in_conflict",
-            "files_size",
-            "appointment_at",
-        )[: limit + 1]
+        .values(*FEED_FIELDS)[: limit + 1]
     )
     done = len(rows) <= limit
     rows = rows[:limit]
-    results = [
-        {
-            "id": str(row["public_id"]),
-            "number": row["number"],
-            "year": row["year"],
-            "rev": row["revision"],
-            "seq": row["change_seq"],
-            "deleted": row["deleted_at"] is not None,
-            "quarantined_until": row["quarantined_until"],
-            "conflict": row["in_conflict"],
-            "size": row["files_size"],
-            "planned": (
-                timezone.localtime(row["appointment_at"]).date() if row["appointment_at"] else None
-            ),
-        }
-        for row in rows
-    ]
-    last: int = results[-1]["seq"] if results else since  # type: ignore[assignment]
+    results = [change_entry(**row) for row in rows]
+    last: int = results[-1]["seq"] if results else since
     # A finished feed moves the checkpoint to the organisation's sequence even when the
     # filter kept nothing, so the next poll does not scan the same range again.
     next_seq = max(last, upper, since) if done else last

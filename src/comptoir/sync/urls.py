@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from comptoir.sync import views
+from comptoir.sync import views, zone_views
 
 app_name = "sync"
 
@@ -23,5 +23,16 @@ urlpatterns = [
         "o/<slug:org>/dossiers/<str:dossier_id>/conflits/",
         views.dossier_conflicts,
         name="conflicts",
+    ),
+    path("o/<slug:org>/zone-echange/", zone_views.zone_page, name="zone"),
+    path(
+        "o/<slug:org>/dossiers/<str:dossier_id>/zone-echange/",
+        zone_views.zone_add,
+        name="zone-add",
+    ),
+    path(
+        "o/<slug:org>/dossiers/<str:dossier_id>/zone-echange/retirer/",
+        zone_views.zone_remove,
+        name="zone-remove",
     ),
 ]
