@@ -60,7 +60,30 @@ def receipt_path(receipt: Receipt, filename: str) -> str:
     return f"orgs/{receipt.organization.public_id.hex}/receipts/{uuid.uuid4().hex}"
 
 
-class Receipt(models.Model):
+class CancellableEntry(models.Model):
+    """Who entered a receipt or a trip and when; a cancelled one is kept, never deleted."""
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    cancel_reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Receipt(CancellableEntry):
     """A purchase receipt of a member: the photo or PDF and its amounts.
 
     TTC = HT + TVA to the cent, checked by the services.
@@ -93,21 +116,6 @@ class Receipt(models.Model):
     content_type = models.CharField(max_length=50)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
-    cancel_reason = models.CharField(_("reason"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-date", "-pk"]
@@ -179,7 +187,7 @@ class Vehicle(models.Model):
         return " · ".join(str(part) for part in parts)
 
 
-class Trip(models.Model):
+class Trip(CancellableEntry):
     """A business trip with one of the member's vehicles."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -203,21 +211,6 @@ class Trip(models.Model):
         related_name="+",
         verbose_name=_("dossier"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
-    cancel_reason = models.CharField(_("reason"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-date", "-pk"]
