@@ -214,6 +214,19 @@ def test_a_dossier_both_booked_and_sent_by_hand_is_listed_once_per_appointment(t
     ]
 
 
+def test_the_list_widget_shows_a_dossier_once_at_its_first_appointment(team):
+    admin, tech = team["admin"], team["tech_all"].member
+    with freeze_time(at(WED, 7)):
+        dossier = a_dossier(team, tech)
+        book(team, tech, at(WED, 9), dossier=dossier)
+        book(team, tech, at(THU, 14), dossier=dossier)
+        page = admin.client().get(reverse("dossiers:list", args=["acme"])).content.decode()
+    widget = page[page.index('id="zone-widget"') :]
+    widget = widget[: widget.index("</ul>")]
+    assert widget.count(dossier.number) == 1
+    assert "25/11 09:00" in widget and "26/11 14:00" not in widget
+
+
 def test_add_remove_and_the_audit_log(team):
     admin, backoffice = team["admin"], team["backoffice"]
     with freeze_time(at(WED, 7)):

@@ -104,10 +104,10 @@ def dossier_list(request: HttpRequest, member: Membership) -> HttpResponse:
 def dossier_columns(request: HttpRequest, member: Membership) -> HttpResponse:
     listing.save_columns(member, request.POST.getlist("columns"))
     messages.success(request, _("Columns saved."))
-    return redirect(_back_to_list(request, member))
+    return redirect(back_to_list(request, member))
 
 
-def _back_to_list(request: HttpRequest, member: Membership) -> str:
+def back_to_list(request: HttpRequest, member: Membership) -> str:
     url = reverse("dossiers:list", kwargs={"org": member.organization.slug})
     query = request.POST.get("query", "")
     return f"{url}?{query}" if query else url
@@ -151,7 +151,7 @@ def dossier_bulk(request: HttpRequest, member: Membership) -> HttpResponseBase:
     action = request.POST.get("action", "")
     if not keys:
         messages.error(request, _("Tick at least one dossier."))
-        return redirect(_back_to_list(request, member))
+        return redirect(back_to_list(request, member))
     if action in {"export-xlsx", "export-csv"}:
         queryset = listing.with_related(
             listing.base_queryset(member).filter(public_id__in=keys)
@@ -159,7 +159,7 @@ def dossier_bulk(request: HttpRequest, member: Membership) -> HttpResponseBase:
         return _export(member, queryset, action.removeprefix("export-"))
     if action != "assign":
         messages.error(request, _("Unknown action."))
-        return redirect(_back_to_list(request, member))
+        return redirect(back_to_list(request, member))
     require(member, Resource.DOSSIERS, Action.CHANGE)
     technician = None
     if request.POST.get("technician"):
@@ -177,7 +177,7 @@ def dossier_bulk(request: HttpRequest, member: Membership) -> HttpResponseBase:
             ngettext("%(count)d dossier assigned.", "%(count)d dossiers assigned.", count)
             % {"count": count},
         )
-    return redirect(_back_to_list(request, member))
+    return redirect(back_to_list(request, member))
 
 
 def _save(

@@ -24,7 +24,7 @@ from comptoir.core.models import Membership
 from comptoir.core.roles import Action, Resource
 from comptoir.dossiers import listing
 from comptoir.dossiers.models import Dossier
-from comptoir.dossiers.views import DETAIL_WIDGETS, LIST_WIDGETS, ROW_MARKS, RowMark
+from comptoir.dossiers.views import DETAIL_WIDGETS, LIST_WIDGETS, ROW_MARKS, RowMark, back_to_list
 from comptoir.sync import zone
 
 WIDGET_ITEMS = 8  # dossiers listed in the list page's drop-down; the zone page has them all
@@ -81,8 +81,10 @@ def _visible(member: Membership) -> Any:
 
 
 def widget_context(member: Membership) -> dict[str, Any]:
-    lines = zone.items(member.organization, visible=_visible(member))
-    dossiers = list({line.dossier.pk: line for line in lines}.values())
+    first_lines: dict[int, Any] = {}
+    for line in zone.items(member.organization, visible=_visible(member)):
+        first_lines.setdefault(line.dossier.pk, line)  # a dossier's earliest line
+    dossiers = list(first_lines.values())
     return {
         "zone_lines": dossiers[:WIDGET_ITEMS],
         "zone_count": len(dossiers),
@@ -144,9 +146,7 @@ def _answer(
     elif done:
         messages.success(request, done)
     if request.POST.get("back") == "list":
-        url = reverse("dossiers:list", kwargs={"org": member.organization.slug})
-        query = request.POST.get("query", "")
-        return redirect(f"{url}?{query}" if query else url)
+        return redirect(back_to_list(request, member))
     if request.POST.get("back") == "zone":
         return redirect("sync:zone", org=member.organization.slug)
     return redirect("dossiers:detail", org=member.organization.slug, dossier_id=dossier.public_id)
