@@ -309,6 +309,11 @@ def change_status(dossier: Dossier, status: str, *, actor: User | None) -> Dossi
     return dossier
 
 
+def may_change(member: Membership, dossier: Dossier) -> bool:
+    """Whether `member` may change this dossier (their own only, for an "own" scope)."""
+    return member.can(Resource.DOSSIERS, Action.CHANGE, owner_id=dossier.technician_id)
+
+
 def deletion_refusal(dossier: Dossier) -> str | None:
     if dossier.documents.exists():
         return _("This dossier has documents: archive it instead of deleting it.")

@@ -252,9 +252,7 @@ def dossier_detail(request: HttpRequest, member: Membership, dossier_id: str) ->
             "notes": dossier.notes.select_related("author"),
             "document_form": DocumentForm(),
             "note_form": NoteForm(),
-            "can_change": member.can(
-                Resource.DOSSIERS, Action.CHANGE, owner_id=dossier.technician_id
-            ),
+            "can_change": services.may_change(member, dossier),
             "can_delete": member.can(Resource.DOSSIERS, Action.DELETE),
             "deletion_refusal": services.deletion_refusal(dossier),
             "extra_links": [link for make in DETAIL_LINKS if (link := make(member, dossier))],

@@ -127,9 +127,7 @@ def dossier_detail(request: HttpRequest, member: Membership, dossier_id: str) ->
             "notes": dossier.notes.select_related("author")[:20],
             "documents": dossier.documents.filter(removed_at__isnull=True)[:20],
             "note_form": NoteForm(),
-            "can_add_note": member.can(
-                Resource.DOSSIERS, Action.CHANGE, owner_id=dossier.technician_id
-            ),
+            "can_add_note": dossier_services.may_change(member, dossier),
             "tab": "dossiers",
         },
     )

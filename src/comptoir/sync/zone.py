@@ -39,6 +39,7 @@ from comptoir.core.errors import Conflict, DomainError
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, Resource, Scope
 from comptoir.dossiers import exchange
+from comptoir.dossiers import services as dossier_services
 from comptoir.dossiers.models import Dossier, Mission
 from comptoir.sync.models import ExchangeZoneEntry
 from comptoir.sync.services import change_entry_of
@@ -199,9 +200,7 @@ def items(
 
 def may_change(member: Membership, dossier: Dossier) -> bool:
     """Whoever may change the dossier may send it to the zone or remove it."""
-    return dossier.deleted_at is None and member.can(
-        Resource.DOSSIERS, Action.CHANGE, owner_id=dossier.technician_id
-    )
+    return dossier.deleted_at is None and dossier_services.may_change(member, dossier)
 
 
 def _state(present: bool, entry: bool) -> dict[str, Any]:

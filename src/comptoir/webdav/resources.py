@@ -17,7 +17,6 @@ from django.core.files.base import File
 from wsgidav import util
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
-from comptoir.core.roles import Action, Resource
 from comptoir.dossiers import blobs, services
 from comptoir.dossiers.listing import base_queryset
 from comptoir.dossiers.models import Document, Dossier, blob_path
@@ -138,9 +137,7 @@ class YearFolder(Folder):
 
 def may_change(environ: Environ, dossier: Dossier) -> bool:
     who = principal(environ)
-    return who.may_write and who.member.can(
-        Resource.DOSSIERS, Action.CHANGE, owner_id=dossier.technician_id
-    )
+    return who.may_write and services.may_change(who.member, dossier)
 
 
 class DossierFolder(Folder):
