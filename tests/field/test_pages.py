@@ -302,6 +302,26 @@ def test_an_empty_note_is_refused(team):
     assert not Note.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x" * 5001, "A note holds at most %(max)s characters."),
+        ("code\x00 4521", "The note contains a null character."),
+    ],
+)
+def test_a_note_too_long_or_with_a_null_is_refused_and_writes_nothing(team, text, message):
+    tech = team["tech_all"]
+    dossier = a_dossier(team, tech.member)
+    with nothing_changes():
+        response = tech.client().post(f"{dossier_url(dossier)}notes/", {"text": text}, follow=True)
+    assert shows(response, fr(message) % {"max": 5000} if "%" in message else message)
+
+
+def test_a_search_with_a_null_character_is_answered(team):
+    response = team["tech_all"].client().get("/o/acme/terrain/dossiers/", {"q": "rue\x00"})
+    assert response.status_code == 200
+
+
 def test_create_a_dossier_from_the_phone(team):
     own = team["tech_own"]
     response = own.client().post("/o/acme/terrain/dossiers/nouveau/", DOSSIER_FORM)

@@ -11,6 +11,7 @@ from comptoir.core.forms import StyledForm
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import TECHNICIAN_ROLES, Action, Resource, Scope
 from comptoir.dossiers.models import CustomField, Document, Dossier, MissionType
+from comptoir.dossiers.services import MAX_NOTE_LENGTH
 
 
 class DossierForm(StyledForm):
@@ -180,7 +181,7 @@ class DocumentForm(StyledForm):
 
 class NoteForm(StyledForm):
     text = forms.CharField(
-        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_NOTE_LENGTH
     )
 
 

@@ -356,11 +356,21 @@ def bulk_assign(
     return len(dossiers)
 
 
+MAX_NOTE_LENGTH = 5000
+
+
 @transaction.atomic
 def add_note(dossier: Dossier, text: str, *, actor: User) -> Note:
     text = text.strip()
     if not text:
         raise DomainError(_("The note is empty."), details={"field": "text"})
+    if len(text) > MAX_NOTE_LENGTH:
+        raise DomainError(
+            _("A note holds at most %(max)s characters.") % {"max": MAX_NOTE_LENGTH},
+            details={"field": "text"},
+        )
+    if "\x00" in text:  # PostgreSQL refuses U+0000 in a text
+        raise DomainError(_("The note contains a null character."), details={"field": "text"})
     note = Note.objects.create(dossier=dossier, author=actor, text=text)
     audit.record(
         "dossier.note",

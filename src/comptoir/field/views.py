@@ -103,7 +103,7 @@ def home(request: HttpRequest, member: Membership) -> HttpResponse:
 
 @org_page(Resource.DOSSIERS, Action.VIEW, name="field-dossiers")
 def dossier_list(request: HttpRequest, member: Membership) -> HttpResponse:
-    text = request.GET.get("q", "")[:200]
+    text = request.GET.get("q", "").replace("\x00", "")[:200]  # PostgreSQL refuses U+0000
     return _page(
         request,
         member,
