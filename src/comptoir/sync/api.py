@@ -313,7 +313,7 @@ class ConflictsOut(OutSchema):
 )
 @station_call
 def dossier_conflicts(request: HttpRequest, station: Station, dossier_id: str) -> Any:
-    return services.conflicts(services.dossier_in(station.organization, dossier_id))
+    return services.conflicts(services.dossier_of(station, dossier_id))
 
 
 class ResolveIn(InSchema):
@@ -336,7 +336,7 @@ class ResolveOut(OutSchema):
 def resolve(request: HttpRequest, station: Station, dossier_id: str, payload: ResolveIn) -> Any:
     services.require(station, Action.CHANGE)
     dossier = services.resolve(
-        services.dossier_in(station.organization, dossier_id),
+        services.dossier_of(station, dossier_id),
         keep=payload.keep,
         head_rev=payload.head_rev,
         document=payload.document,

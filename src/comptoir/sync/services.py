@@ -28,7 +28,7 @@ from comptoir.accounts.models import ApiToken, User
 from comptoir.core import audit
 from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound
 from comptoir.core.models import Membership, Organization
-from comptoir.core.roles import Action, spec_for
+from comptoir.core.roles import Action, Resource, Scope, spec_for
 from comptoir.core.services import check_storage, release_storage, reserve_storage
 from comptoir.dossiers import blobs, exchange
 from comptoir.dossiers.models import (
@@ -273,12 +273,32 @@ def current_sequence(org: Organization) -> int:
     return found or 0
 
 
+def sees_every_dossier(member: Membership) -> bool:
+    """Whether a member's stations see the whole organisation's dossiers. The others (a
+    technician on “own dossiers”, or without web access) see those assigned to them."""
+    return member.scope_for(Resource.DOSSIERS) is Scope.ALL
+
+
+def _held(station: Station) -> Q:
+    return Q(pk__in=StationDossier.objects.filter(station=station).values("dossier_id"))
+
+
+def visible_to(station: Station) -> Q:
+    """The dossiers a station may read and write: every one, or (for an account that sees
+    only its own) those assigned to its member plus those the station already holds."""
+    if sees_every_dossier(station.membership):
+        return Q()
+    return Q(technician=station.membership) | _held(station)
+
+
 def feed_filter(station: Station, effective: dict[str, Any]) -> Q:
     """The dossiers a station is told about: those it holds, plus those to fetch."""
-    held = Q(pk__in=StationDossier.objects.filter(station=station).values("dossier_id"))
+    held = _held(station)
     if not effective.get("fetch_missing"):
         return held
     wanted = Q(deleted_at__isnull=True)
+    if not sees_every_dossier(station.membership):
+        wanted &= Q(technician=station.membership)
     after = effective.get("fetch_after")
     if after:
         start = date.fromisoformat(after)
@@ -627,7 +647,9 @@ def _push_one(
         return checked
     item_id, document, rev, base_rev = checked
     dossier = Dossier.objects.select_for_update().filter(public_id=item_id).first()
-    if dossier is not None and dossier.organization_id != org.pk:
+    if dossier is not None and (
+        dossier.organization_id != org.pk or not _may_write(station, dossier)
+    ):
         return _rejected(item_id, "not_found", _("Dossier not found."))
     if dossier is None:
         return _create_from_station(station, document, rev, materializer, source)
@@ -708,6 +730,15 @@ def _materialize(
     materializer.set_files(dossier, document.get("files", []), source=source, paths=paths)
 
 
+def _may_write(station: Station, dossier: Dossier) -> bool:
+    member = station.membership
+    return (
+        sees_every_dossier(member)
+        or dossier.technician_id == member.pk
+        or StationDossier.objects.filter(station=station, dossier=dossier).exists()
+    )
+
+
 def _create_from_station(
     station: Station,
     document: dict[str, Any],
@@ -750,7 +781,11 @@ def fetch(station: Station, ids: list[str]) -> list[dict[str, Any]]:
             _("At most %(max)s dossiers per request.") % {"max": MAX_FETCH}, code="too_many"
         )
     valid = [value for value in ids if isinstance(value, str) and exchange.UUID_RE.match(value)]
-    dossiers = list(Dossier.objects.filter(organization=station.organization, public_id__in=valid))
+    dossiers = list(
+        Dossier.objects.filter(organization=station.organization, public_id__in=valid).filter(
+            visible_to(station)
+        )
+    )
     heads = dict(
         DossierRevision.objects.filter(
             dossier__in=dossiers, rev__in=[dossier.revision for dossier in dossiers]
@@ -776,10 +811,16 @@ def fetch(station: Station, ids: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def dossier_in(org: Organization, public_id: str) -> Dossier:
+def dossier_of(station: Station, public_id: str) -> Dossier:
+    """One dossier the station may see, or NotFound (another organisation's, or another
+    technician's for an account that sees only its own)."""
     if not exchange.UUID_RE.match(str(public_id)):
         raise NotFound(_("Dossier not found."))
-    dossier = Dossier.objects.filter(organization=org, public_id=public_id).first()
+    dossier = (
+        Dossier.objects.filter(organization=station.organization, public_id=public_id)
+        .filter(visible_to(station))
+        .first()
+    )
     if dossier is None:
         raise NotFound(_("Dossier not found."))
     return dossier

@@ -37,12 +37,12 @@ from comptoir.core import audit
 from comptoir.core.access import require
 from comptoir.core.errors import Conflict, DomainError
 from comptoir.core.models import Membership, Organization
-from comptoir.core.roles import Action, Resource, Scope
+from comptoir.core.roles import Action, Resource
 from comptoir.dossiers import exchange
 from comptoir.dossiers import services as dossier_services
 from comptoir.dossiers.models import Dossier, Mission
 from comptoir.sync.models import ExchangeZoneEntry
-from comptoir.sync.services import change_entry_of
+from comptoir.sync.services import change_entry_of, sees_every_dossier
 
 MAX_BY_HAND = 500  # dossiers sent by hand and still in the zone, per organisation
 
@@ -287,13 +287,9 @@ def remove(member: Membership, dossier: Dossier, *, actor: User | None) -> bool:
 # --- what a station is told -----------------------------------------------------------
 
 
-def sees_everything(member: Membership) -> bool:
-    return member.scope_for(Resource.DOSSIERS) is Scope.ALL
-
-
 def station_view(member: Membership) -> dict[str, Any]:
     """The zone as the station of `member` sees it (docs/sync/protocol.md, “Exchange zone”)."""
-    everyone = sees_everything(member)
+    everyone = sees_every_dossier(member)
     lines = items(member.organization, technician=None if everyone else member)
     for line in lines:
         if not line.dossier.revision:  # never written since revisions exist: give it a head
