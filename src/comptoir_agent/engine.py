@@ -435,6 +435,15 @@ class SyncPass:
         refetch: list[str] = []
         for part in chunked(items, MAX_BULK_DOSSIERS):
             self.state.check_cancel()
+            # Revisions sent before whose answer never came: the hub lets the new
+            # version follow them instead of calling it a conflict with them.
+            earlier = self.journal.sent_revs(item["id"] for item in part)
+            for item in part:
+                revs = [rev for rev in earlier.get(item["id"], []) if rev != item["rev"]]
+                if revs:
+                    item["sent"] = revs
+            with self.journal.transaction():
+                self.journal.note_sent((item["id"], item["rev"]) for item in part)
             answer = self.client.post(
                 self.client.org_path("sync/dossiers/push"), {"dossiers": list(part)}
             )
@@ -458,6 +467,8 @@ class SyncPass:
             return False
         status = result.get("status")
         head_rev = result.get("head_rev") or result.get("rev") or item["rev"]
+        if status in {"accepted", "unchanged", "conflict"}:
+            self.journal.clear_sent(ident)
         if status == "rejected":
             record.error = _rejection(result)
             self.journal.save(record)

@@ -75,7 +75,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (series, number)
     );
     """,
+    # 2: revisions sent and not yet acknowledged (a lost answer must not turn the
+    # station's next version into a conflict with its own earlier one)
+    """
+    CREATE TABLE sent (
+        dossier TEXT NOT NULL,
+        rev TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (dossier, rev)
+    ) WITHOUT ROWID;
+    """,
 ]
+
+MAX_SENT = 20  # the hub reads that many; older ones are forgotten
 
 
 @dataclass
@@ -232,6 +244,7 @@ class Journal:
     def forget(self, dossier_id: str) -> None:
         self.db.execute("DELETE FROM dossiers WHERE id = ?", (dossier_id,))
         self.db.execute("DELETE FROM files WHERE dossier = ?", (dossier_id,))
+        self.db.execute("DELETE FROM sent WHERE dossier = ?", (dossier_id,))
 
     # file hashes ----------------------------------------------------------
 
@@ -272,6 +285,35 @@ class Journal:
                 "SELECT dossier, name FROM files WHERE sha256 = ?", (sha256,)
             )
         ]
+
+    # sent revisions ---------------------------------------------------------
+
+    def sent_revs(self, dossier_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The revisions sent for these dossiers and never acknowledged, newest first."""
+        wanted = list(dossier_ids)
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in part)
+            for dossier, rev in self.db.execute(
+                f"SELECT dossier, rev FROM sent WHERE dossier IN ({marks}) "  # noqa: S608
+                "ORDER BY sent_at DESC, rev",
+                part,
+            ):
+                found.setdefault(str(dossier), []).append(str(rev))
+        return {key: revs[:MAX_SENT] for key, revs in found.items()}
+
+    def note_sent(self, items: Iterable[tuple[str, str]]) -> None:
+        """Remember (dossier id, revision) pairs about to be sent (inside a transaction)."""
+        stamp = datetime.now(UTC).isoformat(timespec="microseconds")
+        self.db.executemany(
+            "INSERT OR IGNORE INTO sent(dossier, rev, sent_at) VALUES (?, ?, ?)",
+            [(dossier, rev, stamp) for dossier, rev in items],
+        )
+
+    def clear_sent(self, dossier_id: str) -> None:
+        """The hub answered for this dossier: what it was sent is known to it."""
+        self.db.execute("DELETE FROM sent WHERE dossier = ?", (dossier_id,))
 
     # uploads ----------------------------------------------------------------
 

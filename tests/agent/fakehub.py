@@ -65,9 +65,29 @@ class Dossier:
     seq: int
     revisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # open conflict revs
+    written_by: dict[str, tuple[str, str | None]] = field(
+        default_factory=dict
+    )  # rev: (station, base)
     deleted: bool = False
     quarantined_until: str | None = None
     planned: str | None = None
+
+
+def follows_own_write(
+    dossier: Dossier, st: StationRec, base: str | None, sent: list[str] | None
+) -> bool:
+    """The protocol's `sent` rule: the head goes back to `base` through revisions this
+    station sent (docs/sync/protocol.md, “Dossiers”)."""
+    rev, sent_revs = dossier.head_rev, set(sent or [])
+    while rev in sent_revs and dossier.written_by.get(rev, ("", None))[0] == st.name:
+        sent_revs.discard(rev)
+        parent = dossier.written_by[rev][1]
+        if parent == base:
+            return True
+        if parent is None:
+            return False
+        rev = parent
+    return False
 
 
 @dataclass
@@ -444,6 +464,8 @@ class FakeHub:
                 head_rev = rev_for(head_doc, None)
                 revisions[head_rev] = head_doc
             self.dossiers[ident] = Dossier(ident, head_rev, head_doc, self.next_seq(), revisions)
+            if head_rev == rev:
+                self.dossiers[ident].written_by[rev] = (st.name, None)
             st.held.add(ident)
             return {
                 "id": ident,
@@ -469,6 +491,8 @@ class FakeHub:
                 "head_seq": dossier.seq,
                 "number": head_number,
             }
+        if base != dossier.head_rev and follows_own_write(dossier, st, base, item.get("sent")):
+            base = dossier.head_rev
         if base != dossier.head_rev:
             dossier.conflicts[rev] = {
                 "rev": rev,
@@ -490,6 +514,7 @@ class FakeHub:
             }
         dossier.doc, dossier.head_rev, dossier.seq = doc, rev, self.next_seq()
         dossier.revisions[rev] = doc
+        dossier.written_by[rev] = (st.name, base)
         return {
             "id": ident,
             "status": "accepted",

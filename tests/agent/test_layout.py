@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from comptoir_agent.journal import FileHash, Journal, Record
+from comptoir_agent.journal import MIGRATIONS, FileHash, Journal, Record
 from comptoir_agent.layout import name_problem, read_dossier, scan
 from comptoir_agent.protocol import document_digest, with_manifest
 from tests.agent.conftest import make_doc, write_dossier
@@ -153,9 +154,26 @@ def test_read_dossier_uses_the_given_cache(tmp_path):
     assert d.doc["files"][0]["sha256"] == "f" * 64
 
 
+def test_a_journal_of_the_previous_agent_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO dossiers(id, path, base_rev) VALUES ('id1', '2026/1', '1-a')")
+    db.close()
+    journal = Journal(path)
+    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert journal.record("id1").base_rev == "1-a"
+    with journal.transaction():
+        journal.note_sent([("id1", "2-b"), ("id1", "3-c")])
+    assert set(journal.sent_revs(["id1", "id2"])["id1"]) == {"2-b", "3-c"}
+    with journal.transaction():
+        journal.clear_sent("id1")
+    assert journal.sent_revs(["id1"]) == {}
+
+
 def test_journal_roundtrip_and_migrations(tmp_path):
     journal = Journal(tmp_path / "j.sqlite3")
-    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
     with journal.transaction():
         journal.save(Record("id1", path="2026/1", base_rev="1-a", remote_conflict=True))
         journal.set_hashes("id1", {"a.pdf": FileHash(1, 2, "s" * 64)})

@@ -396,6 +396,68 @@ def test_lost_push_acknowledgement_is_a_no_op_on_retry(hub, station):
     assert not hub.dossiers[doc["id"]].conflicts
 
 
+def sync_and_lose_the_answer(station, hub, ident: str) -> None:
+    """A sync whose push the hub stores but whose answer never reaches the journal: the
+    journal is put back as it was, plus what the agent noted before sending."""
+    journal_path = station.root / ".comptoir" / "journal.sqlite3"
+    snapshot = journal_path.read_bytes()
+    assert station("sync").code == 0
+    for suffix in ("-wal", "-shm"):
+        (journal_path.parent / (journal_path.name + suffix)).unlink(missing_ok=True)
+    journal_path.write_bytes(snapshot)
+    db = sqlite3.connect(journal_path)
+    with db:
+        db.execute(
+            "INSERT INTO sent(dossier, rev, sent_at) VALUES (?, ?, datetime('now'))",
+            (ident, hub.dossiers[ident].head_rev),
+        )
+    db.close()
+
+
+@pytest.mark.parametrize("lost", [1, 2])
+def test_an_edit_after_lost_push_answers_follows_them_without_conflict(hub, station, lost):
+    """The hub stored the pushes but their answers were lost, and the dossier changed
+    again on the station: the next push follows the station's own earlier versions
+    instead of conflicting with them."""
+    doc = make_doc("2026-00032")
+    write_dossier(station.root, doc)
+    assert station("sync").code == 0
+    for step in range(lost):
+        write_dossier(station.root, {**doc, "custom_fields": {"etape": str(step)}})
+        sync_and_lose_the_answer(station, hub, doc["id"])
+    write_dossier(station.root, {**doc, "status": "done"})
+    assert station("sync").code == 0
+    dossier = hub.dossiers[doc["id"]]
+    assert dossier.doc is not None and dossier.doc["status"] == "done"
+    assert not dossier.conflicts
+    db = sqlite3.connect(station.root / ".comptoir" / "journal.sqlite3")
+    assert db.execute("SELECT COUNT(*) FROM sent").fetchone()[0] == 0
+    db.close()
+
+
+def test_a_sent_revision_does_not_hide_another_writers_version(hub, station, other):
+    """`sent` only lets a station follow its own writes: a version from another station
+    in between is still a conflict."""
+    doc = make_doc("2026-00033")
+    write_dossier(station.root, doc)
+    assert station("sync").code == 0
+    assert other("sync").code == 0
+    write_dossier(other.root, {**other.read(doc), "custom_fields": {"par": "l'autre"}})
+    assert other("sync").code == 0
+    other_rev = hub.dossiers[doc["id"]].head_rev
+    journal_path = station.root / ".comptoir" / "journal.sqlite3"
+    db = sqlite3.connect(journal_path)
+    with db:
+        db.execute(
+            "INSERT INTO sent(dossier, rev, sent_at) VALUES (?, ?, datetime('now'))",
+            (doc["id"], other_rev),
+        )
+    db.close()
+    write_dossier(station.root, {**doc, "status": "done"})
+    assert station("sync").code in {0, 4}
+    assert hub.dossiers[doc["id"]].conflicts
+
+
 def test_interrupted_write_is_resumed(hub, station):
     doc = make_doc("2026-00031")
     write_dossier(station.root, doc, {"a.pdf": b"a", "b.pdf": b"b"})

@@ -227,6 +227,7 @@ class PushItem(Schema):
     base_rev: str | None = Field(None, max_length=50)
     rev: str = Field(max_length=50)
     document: dict[str, Any]
+    sent: list[str] = Field(default_factory=list, max_length=services.MAX_SENT)
 
 
 class PushIn(InSchema):

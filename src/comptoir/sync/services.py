@@ -56,6 +56,7 @@ MAX_PUSH = 500
 MAX_FETCH = 500
 MAX_HASHES = 5000
 MAX_FEED = 1000
+MAX_SENT = 20  # unacknowledged revisions a push may name (see `_follows_own_write`)
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 MAX_BATCH_BLOB = 4 * 1024 * 1024
 CHUNK_SIZE = 8 * 1024 * 1024
@@ -675,6 +676,8 @@ def _push_one(
             head_seq=dossier.change_seq,
             number=dossier.number,
         )
+    if (base_rev or "") != dossier.revision and _follows_own_write(dossier, base_rev, item, source):
+        base_rev = dossier.revision
     if (base_rev or "") != dossier.revision:
         DossierRevision.objects.create(
             dossier=dossier,
@@ -728,6 +731,35 @@ def _materialize(
         for entry in document.get("files", [])
     }
     materializer.set_files(dossier, document.get("files", []), source=source, paths=paths)
+
+
+def _follows_own_write(
+    dossier: Dossier, base_rev: str | None, item: dict[str, Any], source: str
+) -> bool:
+    """Whether the head is this station's own earlier write whose answer it never got.
+
+    The station names in `sent` the revisions it sent since its last acknowledged one.
+    When the head goes back through those revisions alone to the station's base, the new
+    version was made on top of them (the station had them on disk): it follows the head,
+    not a conflict with it. Naming revisions it did not send gains a station nothing: it
+    could as well name the head as its base; and only revisions written by this
+    station count.
+    """
+    sent = item.get("sent")
+    if not isinstance(sent, list) or not sent:
+        return False
+    sent_revs = {value for value in sent[:MAX_SENT] if isinstance(value, str)}
+    bases = dict(
+        DossierRevision.objects.filter(
+            dossier=dossier, rev__in=sent_revs, is_conflict=False, source=source[:120]
+        ).values_list("rev", "base_rev")
+    )
+    rev, steps = dossier.revision, 0
+    while rev in bases and steps <= len(bases):
+        if bases[rev] == (base_rev or ""):
+            return True
+        rev, steps = bases[rev], steps + 1
+    return False
 
 
 def _may_write(station: Station, dossier: Dossier) -> bool:
