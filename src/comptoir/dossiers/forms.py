@@ -75,6 +75,12 @@ class DossierForm(StyledForm):
             for kind in MissionType.objects.filter(offered, organization=org).distinct()
         ]
         cast(forms.ModelChoiceField, self.fields["technician"]).queryset = technicians(org)
+        if instance is not None and not instance.property_type:
+            # a station may send a dossier without a property type: editing it must not
+            # invent one, so the select offers "not given" (and only then)
+            property_type = cast(forms.ChoiceField, self.fields["property_type"])
+            property_type.choices = [("", _("— not given —")), *Dossier.PropertyType.choices]
+            property_type.required = False
         if member.scope_for(Resource.DOSSIERS) is Scope.OWN:
             del self.fields["technician"]
         if not member.can(Resource.CONTACTS, Action.VIEW):

@@ -193,6 +193,8 @@ def _validate(dossier: Dossier) -> None:
                 "ordering_party",
                 "owner",
                 "technician",
+                # a station may send a dossier without a type (exchange.PROPERTY_TYPES)
+                *(["property_type"] if dossier.property_type == "" else []),
             ],
             validate_unique=False,
             validate_constraints=False,
