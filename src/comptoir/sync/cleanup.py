@@ -3,12 +3,13 @@ copies of a date range after 30 days of quarantine."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,17 +25,58 @@ from comptoir.sync.models import QUARANTINE, CloudCleanup, Station
 
 
 def usage_by_year(org: Organization) -> list[dict[str, Any]]:
+    """Per year, newest first: the dossiers on the cloud, the bytes the cloud holds for
+    them (see `held_by_year`), and how many are in quarantine."""
     rows = (
         Dossier.objects.filter(organization=org, deleted_at__isnull=True)
         .values("year")
         .annotate(
             dossiers=Count("pk"),
-            size=Sum("files_size"),
             quarantined=Count("pk", filter=Q(quarantined_until__isnull=False)),
         )
         .order_by("-year")
     )
-    return [{**row, "size": row["size"] or 0} for row in rows]
+    held = held_by_year(org)
+    return [
+        {
+            "year": row["year"],
+            "dossiers": row["dossiers"],
+            "size": held.get(row["year"], 0),
+            "quarantined": row["quarantined"],
+        }
+        for row in rows
+    ]
+
+
+def held_by_year(org: Organization) -> dict[int, int]:
+    """The bytes the cloud holds for each year's dossiers.
+
+    Not `Dossier.files_size`, the size of the head's file list: a document taken out of
+    the list keeps its bytes (until a clean-up removes them), a file listed twice is
+    stored once, and the files of a dossier whose clean-up ran are gone (a file another
+    dossier still uses stays, and counts for that dossier's year). So: the blobs not
+    purged that the year's documents name, listed or not, each once per year."""
+    cleaned = CloudCleanup.objects.filter(
+        organization=org,
+        executed_at__isnull=False,
+        quarantine_until=OuterRef("dossier__quarantined_until"),
+    )
+    stored = Blob.objects.filter(
+        organization=org, sha256=OuterRef("sha256"), purged_at__isnull=True
+    ).values("size")[:1]
+    pairs = (
+        Document.objects.filter(organization=org, dossier__deleted_at__isnull=True)
+        .exclude(Exists(cleaned))
+        .annotate(stored=Subquery(stored))
+        .filter(stored__isnull=False)
+        .order_by()  # else the default ordering (uploaded_at) enters the DISTINCT
+        .values_list("dossier__year", "sha256", "stored")
+        .distinct()
+    )
+    held: dict[int, int] = defaultdict(int)
+    for year, _sha256, size in pairs:
+        held[year] += size
+    return dict(held)
 
 
 def _in_range(org: Organization, date_from: date, date_to: date) -> Any:
