@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from comptoir.contacts.models import Contact
+from comptoir.core.bulk import insert_rows
 from comptoir.core.models import Membership, Organization
 from comptoir.core.text import search_key
 from comptoir.dossiers.lifecycle import Status
@@ -487,11 +488,11 @@ class Materializer:
             for name, item in wanted.items()
             if name not in current or current[name].sha256 != item["sha256"]
         ]
-        Document.objects.bulk_create(
-            self.new_documents(dossier, changed, source=source, paths=paths, now=now)
+        insert_rows(
+            Document, self.document_rows(dossier, changed, source=source, paths=paths, now=now)
         )
 
-    def new_documents(
+    def document_rows(
         self,
         dossier: Dossier,
         files: list[dict[str, Any]],
@@ -499,21 +500,22 @@ class Materializer:
         source: str,
         paths: dict[str, str],
         now: datetime,
-    ) -> list[Document]:
-        """The document records of manifest entries (not saved)."""
+    ) -> list[dict[str, Any]]:
+        """The document records of manifest entries, as rows for `insert_rows`."""
+        assert dossier.pk is not None
         return [
-            Document(
-                organization=self.org,
-                dossier=dossier,
-                kind=kind_for(item["name"]),
-                name=item["name"],
-                file=paths[item["sha256"]],
-                content_type=content_type_for(item["name"]),
-                size=item["size"],
-                sha256=item["sha256"],
-                uploaded_at=now,
-                source=source[:120],
-            )
+            {
+                "organization_id": self.org.pk,
+                "dossier_id": dossier.pk,
+                "kind": kind_for(item["name"]),
+                "name": item["name"],
+                "file": paths[item["sha256"]],
+                "content_type": content_type_for(item["name"]),
+                "size": item["size"],
+                "sha256": item["sha256"],
+                "uploaded_at": now,
+                "source": source[:120],
+            }
             for item in files
         ]
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from comptoir.accounts import tokens
 from comptoir.accounts.models import ApiToken, User
 from comptoir.core import audit
+from comptoir.core.bulk import insert_rows, one_of
 from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, Resource, Scope, spec_for
@@ -428,7 +429,7 @@ def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
     known = set(
         Blob.objects.filter(
             organization=org,
-            sha256__in=[h for h in hashes if isinstance(h, str)],
+            sha256__in=one_of([h for h in hashes if isinstance(h, str)]),
             purged_at__isnull=True,  # bytes removed by a clean-up must be sent again
         ).values_list("sha256", flat=True)
     )
@@ -586,18 +587,23 @@ def _create_in_bulk(
                 materializer.fill(dossier, document)
                 dossiers[index] = dossier
             Dossier.objects.bulk_create(list(dossiers.values()))
-            Mission.objects.bulk_create(
+            insert_rows(
+                Mission,
                 [
-                    Mission(dossier=dossiers[index], mission_type=materializer.mission_type(code))
+                    {
+                        "dossier_id": dossiers[index].pk,
+                        "mission_type_id": materializer.mission_type(code).pk,
+                    }
                     for index, (_id, document, _rev) in chosen.items()
                     for code in dict.fromkeys(document["missions"])
-                ]
+                ],
             )
-            Document.objects.bulk_create(
+            insert_rows(
+                Document,
                 [
-                    new
+                    row
                     for index, (_id, document, _rev) in chosen.items()
-                    for new in materializer.new_documents(
+                    for row in materializer.document_rows(
                         dossiers[index],
                         document.get("files", []),
                         source=source,
@@ -607,19 +613,21 @@ def _create_in_bulk(
                         },
                         now=now,
                     )
-                ]
+                ],
             )
-            DossierRevision.objects.bulk_create(
+            insert_rows(
+                DossierRevision,
                 [
-                    DossierRevision(
-                        dossier=dossiers[index],
-                        rev=rev,
-                        base_rev="",
-                        document=document,
-                        source=source[:120],
-                    )
+                    {
+                        "dossier_id": dossiers[index].pk,
+                        "rev": rev,
+                        "base_rev": "",
+                        "document": document,
+                        "source": source[:120],
+                        "created_at": now,
+                    }
                     for index, (_id, document, rev) in chosen.items()
-                ]
+                ],
             )
     except IntegrityError:  # another writer got there first: item by item, as usual
         materializer.forget()  # what it created in the savepoint is gone
@@ -964,7 +972,7 @@ def missing(org: Organization, hashes: list[str]) -> list[str]:
     wanted = _check_hashes(hashes)
     have = set(
         Blob.objects.filter(
-            organization=org, sha256__in=wanted, purged_at__isnull=True
+            organization=org, sha256__in=one_of(wanted), purged_at__isnull=True
         ).values_list("sha256", flat=True)
     )
     return [value for value in dict.fromkeys(wanted) if value not in have]
@@ -990,7 +998,7 @@ def _register_blobs(org: Organization, found: dict[str, int]) -> int:
         return 0
     duplicate = 0
     rows = list(
-        Blob.objects.filter(organization=org, sha256__in=list(found)).values_list(
+        Blob.objects.filter(organization=org, sha256__in=one_of(list(found))).values_list(
             "pk", "sha256", "purged_at"
         )
     )
@@ -1002,8 +1010,13 @@ def _register_blobs(org: Organization, found: dict[str, int]) -> int:
     new = {sha: size for sha, size in found.items() if sha not in recorded}
     try:
         with transaction.atomic():
-            Blob.objects.bulk_create(
-                [Blob(organization=org, sha256=sha, size=size) for sha, size in new.items()]
+            now = timezone.now()
+            insert_rows(
+                Blob,
+                [
+                    {"organization_id": org.pk, "sha256": sha, "size": size, "created_at": now}
+                    for sha, size in new.items()
+                ],
             )
     except IntegrityError:
         for sha, size in new.items():
@@ -1052,9 +1065,12 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
             % {"announced": total, "sent": max(length - len(header), 0)},
             code="size_mismatch",
         )
+    body = memoryview(stream.read(total))  # one read: many small ones cost more than it
     payloads: dict[str, bytes] = {}
+    offset = 0
     for index, entry in enumerate(manifest):
-        data = stream.read(entry["size"])
+        data = bytes(body[offset : offset + entry["size"]])
+        offset += entry["size"]
         if len(data) != entry["size"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise HashMismatch(
                 _("File %(index)s of the batch does not match its SHA-256: nothing was stored.")
@@ -1064,14 +1080,13 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
         payloads[entry["sha256"]] = data
     have = set(
         Blob.objects.filter(
-            organization=org, sha256__in=list(payloads), purged_at__isnull=True
+            organization=org, sha256__in=one_of(list(payloads)), purged_at__isnull=True
         ).values_list("sha256", flat=True)
     )
     new = {sha: data for sha, data in payloads.items() if sha not in have}
     size = sum(len(data) for data in new.values())
     _reserve(org, size, check_only=True)
-    for sha, data in new.items():
-        blobs.put_bytes(org, sha, data)
+    blobs.put_many(org, new)
     with transaction.atomic():  # the blobs and the bytes they count, or neither
         duplicate = _register_blobs(org, {sha: len(data) for sha, data in new.items()})
         _reserve(org, size - duplicate)
@@ -1081,7 +1096,7 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
 def blob_sizes(org: Organization, hashes: list[str]) -> dict[str, int]:
     return dict(
         Blob.objects.filter(
-            organization=org, sha256__in=hashes, purged_at__isnull=True
+            organization=org, sha256__in=one_of(hashes), purged_at__isnull=True
         ).values_list("sha256", "size")
     )
 

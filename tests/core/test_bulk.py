@@ -1,0 +1,78 @@
+"""`insert_rows` and `one_of`: the bulk helpers the sync hub writes thousands of rows with."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from comptoir.core.bulk import insert_rows, one_of
+from comptoir.dossiers.models import Blob, Document, DossierRevision
+from tests.agenda.factories import a_dossier
+
+
+def sha(index: int) -> str:
+    return hashlib.sha256(str(index).encode()).hexdigest()
+
+
+def test_rows_take_the_fields_defaults_like_the_orm(people):
+    dossier = a_dossier(people)
+    org = dossier.organization
+    insert_rows(
+        Document,
+        [
+            {
+                "organization_id": org.pk,
+                "dossier_id": dossier.pk,
+                "name": f"rapport-{index}.pdf",
+                "file": f"blobs/{sha(index)}",
+                "content_type": "application/pdf",
+                "size": 10 + index,
+                "sha256": sha(index),
+            }
+            for index in range(3)
+        ],
+    )
+    documents = list(Document.objects.filter(dossier=dossier).order_by("name"))
+    assert [d.name for d in documents] == ["rapport-0.pdf", "rapport-1.pdf", "rapport-2.pdf"]
+    assert len({d.public_id for d in documents}) == 3  # a callable default, once per row
+    assert all(d.kind == Document.Kind.OTHER and d.source == "" for d in documents)
+    assert all(d.uploaded_at is not None and d.removed_at is None for d in documents)
+    assert documents[2].file.name == f"blobs/{sha(2)}" and documents[2].size == 12
+
+
+def test_json_and_dates_are_stored_as_the_orm_reads_them(people):
+    dossier = a_dossier(people)
+    document = {"id": str(dossier.public_id), "nested": {"é": [1, 2]}}
+    insert_rows(
+        DossierRevision, [{"dossier_id": dossier.pk, "rev": "1-" + "a" * 32, "document": document}]
+    )
+    revision = DossierRevision.objects.get(dossier=dossier, rev="1-" + "a" * 32)
+    assert revision.document == document and revision.created_at is not None
+
+
+def test_a_broken_constraint_is_an_integrity_error_and_writes_nothing(people):
+    org = a_dossier(people).organization
+    rows = [{"organization_id": org.pk, "sha256": sha(1), "size": 1}] * 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(Blob, rows)
+    assert not Blob.objects.filter(organization=org).exists()
+
+
+def test_no_rows_is_no_query(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        insert_rows(Blob, [])
+
+
+@pytest.mark.parametrize("count", [0, 1, 40_000])
+def test_one_of_matches_a_long_list_in_one_parameter(people, count):
+    org = a_dossier(people).organization
+    insert_rows(Blob, [{"organization_id": org.pk, "sha256": sha(i), "size": i} for i in range(5)])
+    wanted = [sha(i) for i in range(3, 3 + count)]
+    found = set(
+        Blob.objects.filter(organization=org, sha256__in=one_of(wanted)).values_list(
+            "sha256", flat=True
+        )
+    )
+    assert found == {sha(i) for i in range(3, min(5, 3 + count))}
