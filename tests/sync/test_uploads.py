@@ -306,3 +306,31 @@ def test_an_empty_upload_announced_with_another_hash_is_refused(station):
     assert response.status_code == 400
     assert response.json()["code"] == "hash_mismatch"
     assert not Blob.objects.exists()
+
+
+@pytest.mark.parametrize("right", [True, False])
+def test_on_a_storage_that_is_not_local_files_the_hash_decides_too(settings, station, right):
+    """S3-like storages (here Django's in-memory one) get the blob only when it matches."""
+    from django.core.files.storage import default_storage
+
+    from comptoir.dossiers import blobs
+    from comptoir.dossiers.models import blob_path
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    assert blobs._local_root() is None
+    payload = DATA if right else DATA[::-1]
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, payload[:600], 0).status_code == 200
+    response = put(station, upload_id, payload[600:], 600)
+    org = Organization.objects.get(slug=station.org)
+    if right:
+        assert response.status_code == 200 and response.json()["complete"]
+        with blobs.open_blob(org, SHA) as stored:
+            assert stored.read() == DATA
+    else:
+        assert response.status_code == 422 and response.json()["code"] == "hash_mismatch"
+        assert not default_storage.exists(blob_path(org, SHA))
+        assert not Blob.objects.exists()

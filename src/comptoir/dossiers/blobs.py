@@ -7,8 +7,10 @@ temporary file and a rename: a crash never leaves half a blob under a hash.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -93,6 +95,47 @@ def put_many(org: Organization, blobs: dict[str, bytes]) -> None:
     folders: set[str] = set()
     for sha256, data in blobs.items():
         _write_local(root, blob_path(org, sha256), iter((data,)), folders)
+
+
+def put_checked(org: Organization, sha256: str, chunks: Iterator[bytes]) -> bool:
+    """Store the bytes of `chunks` as blob `sha256` only if they hash to it.
+
+    On local files the bytes are written once, hashed on the way, to a temporary file
+    beside the final name that is renamed only when the hash matches. Elsewhere they
+    go through a local temporary file first (a storage cannot take back a save).
+    Returns False, storing nothing, when the hash differs.
+    """
+    hasher = hashlib.sha256()
+
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks:
+            hasher.update(chunk)
+            yield chunk
+
+    root = _local_root()
+    if root is None:
+        with tempfile.TemporaryFile() as spool:
+            for chunk in hashed():
+                spool.write(chunk)
+            if hasher.hexdigest() != sha256:
+                return False
+            put_stream(org, sha256, spool)
+        return True
+    final = os.path.join(root, blob_path(org, sha256))
+    folder = os.path.dirname(final)
+    os.makedirs(folder, exist_ok=True)
+    temporary = _part_name(folder)
+    try:
+        with open(temporary, "xb") as out:
+            for chunk in hashed():
+                out.write(chunk)
+        if hasher.hexdigest() != sha256:
+            return False
+        os.replace(temporary, final)
+        return True
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def put_stream(org: Organization, sha256: str, stream: BinaryIO) -> str:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import secrets
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -1252,24 +1251,21 @@ def put_chunk(
 def _assemble(upload: Upload) -> None:
 
     org = upload.organization
-    hasher = hashlib.sha256()
     names = [upload.chunk_name(start) for start, _end in upload.chunks]
 
-    with tempfile.TemporaryFile() as assembled:
+    def assembled() -> Iterator[bytes]:
         for name in names:
             with default_storage.open(name, "rb") as part:
-                for block in iter(lambda: part.read(1024 * 1024), b""):
-                    hasher.update(block)
-                    assembled.write(block)
-        if hasher.hexdigest() != upload.sha256:
-            _abandon(upload, offset=0, chunks=[])
-            for name in names:
-                default_storage.delete(name)
-            raise HashMismatch(
-                _("The uploaded bytes do not match their SHA-256: nothing was stored."),
-                details={"sha256": upload.sha256},
-            )
-        blobs.put_stream(org, upload.sha256, assembled)
+                yield from iter(lambda: part.read(blobs.CHUNK), b"")
+
+    if not blobs.put_checked(org, upload.sha256, assembled()):
+        _abandon(upload, offset=0, chunks=[])
+        for name in names:
+            default_storage.delete(name)
+        raise HashMismatch(
+            _("The uploaded bytes do not match their SHA-256: nothing was stored."),
+            details={"sha256": upload.sha256},
+        )
     with transaction.atomic():  # the upload's reservation becomes the blob's count
         reserved = (
             Upload.objects.select_for_update()
