@@ -1,0 +1,65 @@
+"""`fsync_all`: many staged files are made durable with one syncfs per file system on
+Linux, an fsync each elsewhere (or when syncfs fails)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from comptoir_agent import files
+
+
+def staged(tmp_path: Path, count: int) -> list[Path]:
+    paths = []
+    for index in range(count):
+        path = tmp_path / f"{files.TEMP_PREFIX}{index}"
+        files.stage_bytes(path, b"x" * index, durable=False)
+        paths.append(path)
+    return paths
+
+
+def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(files.os, "fsync", counting)
+    return calls
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
+def test_many_files_take_one_syncfs_and_no_fsync(tmp_path, monkeypatch):
+    calls = count_fsyncs(monkeypatch)
+    files.fsync_all(staged(tmp_path, files.SYNCFS_FROM))
+    assert calls == []
+
+
+def test_without_syncfs_each_file_is_fsynced(tmp_path, monkeypatch):
+    calls = count_fsyncs(monkeypatch)
+    monkeypatch.setattr(files, "_syncfs", lambda paths: False)
+    files.fsync_all(staged(tmp_path, files.SYNCFS_FROM))
+    assert len(calls) == files.SYNCFS_FROM
+
+
+def test_a_few_files_are_fsynced_one_by_one(tmp_path, monkeypatch):
+    calls = count_fsyncs(monkeypatch)
+    files.fsync_all(staged(tmp_path, 3))
+    assert len(calls) == 3
+
+
+def test_directories_too(tmp_path, monkeypatch):
+    folders = []
+    for index in range(files.SYNCFS_FROM):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        folders.append(folder)
+    monkeypatch.setattr(files, "_syncfs", lambda paths: False)
+    calls = count_fsyncs(monkeypatch)
+    files.fsync_all(folders, directories=True)
+    assert len(calls) == len(folders)
