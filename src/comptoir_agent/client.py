@@ -8,6 +8,7 @@ the kept-alive connection was closed under it is retried once on a fresh one.
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import ssl
@@ -94,6 +95,17 @@ class HubClient:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+    def clone(self) -> HubClient:
+        """Another client for the same hub and token, with its own connection.
+
+        A client is one connection, used by one thread at a time: a second request in
+        flight (transfer.upload) needs a second client.
+        """
+        twin = copy.copy(self)
+        twin.conn = None
+        twin.requests = 0
+        return twin
 
     def org_path(self, path: str) -> str:
         if not self.org:

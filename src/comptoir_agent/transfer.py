@@ -6,6 +6,10 @@ time), small files travel in `blobs/batch` bodies of up to 32 MiB, files over
 a 409 `offset_mismatch` resumes at the offset the hub gives). Downloads use
 `blobs/fetch` batches and `GET blobs/{sha256}` with `Range` for big files.
 Every received byte is checked against its SHA-256 before it is used.
+
+Batches go up two at a time, each on its own connection (`HubClient.clone`):
+while the hub reads and stores one, the next is read from disk and sent. A
+507 stops the start of any further batch (the one already in flight ends).
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ import hashlib
 import http.client
 import json
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -34,6 +41,9 @@ from comptoir_agent.protocol import (
     encode_batch_header,
     parse_batch_header,
 )
+
+# Blob batches sent at once, each on its own connection.
+BATCHES_IN_FLIGHT = 2
 
 
 class Progress:
@@ -150,9 +160,7 @@ def upload(
     try:
         small = [s for s in todo if s.size <= MAX_BATCH_BLOB]
         big = [s for s in todo if s.size > MAX_BATCH_BLOB]
-        for batch in _batches(small):
-            if not _send_batch(client, batch, outcome, progress, quota_fallback):
-                break
+        _send_batches(client, list(_batches(small)), outcome, progress, quota_fallback)
         if outcome.quota is None:
             for source in big:
                 if not _send_chunked(client, journal, source, outcome, progress, quota_fallback):
@@ -178,46 +186,113 @@ def _batches(sources: list[Source]) -> Iterable[list[Source]]:
         yield batch
 
 
+def _send_batches(
+    client: HubClient,
+    batches: list[list[Source]],
+    outcome: UploadOutcome,
+    progress: Progress,
+    quota_fallback: tuple[int, int] | None,
+) -> None:
+    """Send the batches, BATCHES_IN_FLIGHT at a time; none starts after a 507 (quota).
+
+    Each request in flight has its own client (one connection each); `client` is one of
+    them, the others are clones closed at the end. The first exception (the hub
+    unreachable…) stops the start of further batches and is raised once the batches in
+    flight have ended.
+    """
+    lock = threading.Lock()  # outcome and progress are shared by the threads
+    if len(batches) < 2 or BATCHES_IN_FLIGHT < 2:
+        for batch in batches:
+            if not _send_batch(client, batch, outcome, progress, quota_fallback, lock):
+                break
+        return
+    twins = [client.clone() for _ in range(BATCHES_IN_FLIGHT - 1)]
+    idle: queue.SimpleQueue[HubClient] = queue.SimpleQueue()
+    for each in (client, *twins):
+        idle.put(each)
+    stop = threading.Event()
+
+    def send(batch: list[Source]) -> None:
+        if stop.is_set():
+            return
+        own = idle.get()
+        try:
+            if not _send_batch(own, batch, outcome, progress, quota_fallback, lock, stop):
+                stop.set()
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            idle.put(own)
+
+    pool = ThreadPoolExecutor(max_workers=BATCHES_IN_FLIGHT, thread_name_prefix="comptoir-lot")
+    try:
+        futures = [pool.submit(send, batch) for batch in batches]
+        for future in futures:
+            future.result()
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for twin in twins:
+            client.requests += twin.requests
+            twin.close()
+
+
 def _send_batch(
     client: HubClient,
     batch: list[Source],
     outcome: UploadOutcome,
     progress: Progress,
     quota_fallback: tuple[int, int] | None,
+    lock: threading.Lock,
+    stop: threading.Event | None = None,
 ) -> bool:
-    """One blobs/batch request; False when the quota stops all uploads."""
+    """One blobs/batch request; False when the quota stops all uploads.
+
+    Not sent when `stop` is set by the time the files are read.
+    """
     parts: list[bytes] = []
     headers: list[BlobHeader] = []
     for source in batch:
         try:
             data = source.path.read_bytes()
         except OSError as exc:
-            outcome.failed[source.sha256] = f"fichier illisible {source.path.name!r} : {exc}"
+            with lock:
+                outcome.failed[source.sha256] = f"fichier illisible {source.path.name!r} : {exc}"
             continue
         # Checked here: one changed file would make the hub refuse the whole batch.
         if len(data) != source.size or hashlib.sha256(data).hexdigest() != source.sha256:
-            outcome.failed[source.sha256] = (
-                f"{source.path.name!r} a changé pendant la synchronisation : "
-                "renvoi au prochain passage"
-            )
+            with lock:
+                outcome.failed[source.sha256] = (
+                    f"{source.path.name!r} a changé pendant la synchronisation : "
+                    "renvoi au prochain passage"
+                )
             continue
         parts.append(data)
         headers.append(BlobHeader(source.sha256, source.size))
     if not headers:
         return True
-    body = encode_batch_header(headers) + b"".join(parts)
+    if stop is not None and stop.is_set():  # a 507 (or an error) came while reading
+        return True
+    body = b"".join([encode_batch_header(headers), *parts])
+    parts.clear()  # only the body stays in memory while it travels
     try:
         client.post_batch(client.org_path("sync/blobs/batch"), body)
     except HubError as exc:
-        if exc.status == 507:
-            outcome.quota = quota_message(exc.details, quota_fallback)
-            return False
-        for header in headers:
-            outcome.failed[header.sha256] = f"envoi refusé par le cloud : {exc.message}"
+        with lock:
+            if exc.status == 507:
+                if outcome.quota is None:
+                    outcome.quota = quota_message(exc.details, quota_fallback)
+                return False
+            for header in headers:
+                outcome.failed[header.sha256] = f"envoi refusé par le cloud : {exc.message}"
         return True
     sent = sum(h.size for h in headers)
-    outcome.uploaded_bytes += sent
-    progress.add(sent)
+    with lock:
+        outcome.uploaded_bytes += sent
+        progress.add(sent)
     return True
 
 
