@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -396,7 +397,12 @@ class SyncPass:
             self.journal.save(record)
 
     def _push(self, ids: list[str]) -> list[str]:
-        """Upload the missing blobs, then push; returns the ids to fetch back (renumbered)."""
+        """Upload the missing blobs, then push; returns the ids to fetch back (renumbered).
+
+        Dossiers go by groups of MAX_BULK_DOSSIERS: a group's files, then the group
+        itself. With several groups, a group's push travels on its own connection while
+        the next group's files go up; the answers are recorded in order afterwards.
+        """
         ready: dict[str, LocalDossier] = {}
         for ident in ids:
             dossier = self._document(ident)
@@ -404,17 +410,58 @@ class SyncPass:
                 self._set_error(ident, (dossier.error if dossier else None) or "dossier illisible")
                 continue
             ready[ident] = dossier
+        groups = list(chunked(list(ready.items()), MAX_BULK_DOSSIERS))
+        pusher = ThreadPoolExecutor(max_workers=1) if len(groups) > 1 else None
+        push_client = self.client.clone() if pusher else self.client
+        sent: list[tuple[list[dict[str, Any]], Future[Any]]] = []
+        quota_told = False
+        try:
+            for group in groups:
+                self.state.check_cancel()
+                items, quota = self._upload_group(group)
+                if quota and not quota_told:
+                    self.log.warn(quota)
+                    quota_told = True
+                if not items:
+                    continue
+                self._note_sent(items)
+                path = self.client.org_path("sync/dossiers/push")
+                body = {"dossiers": items}
+                if pusher is not None:
+                    sent.append((items, pusher.submit(push_client.post, path, body)))
+                else:
+                    done: Future[Any] = Future()
+                    done.set_result(self.client.post(path, body))
+                    sent.append((items, done))
+            refetch: list[str] = []
+            for items, answered in sent:
+                answer = answered.result()
+                results = {str(r.get("id")): r for r in (answer or {}).get("results", [])}
+                with self.journal.transaction():
+                    for item in items:
+                        if self._pushed(item, results.get(item["id"])):
+                            refetch.append(item["id"])
+            return refetch
+        finally:
+            if pusher is not None:
+                pusher.shutdown(wait=True, cancel_futures=True)
+                self.client.requests += push_client.requests
+                push_client.close()
+
+    def _upload_group(
+        self, group: Sequence[tuple[str, LocalDossier]]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Send the files a group of dossiers needs; the push items of those whose files
+        are all on the hub (the others get their error), and the quota message if any."""
         sources = [
             Source(self.root / d.path / f["name"], f["sha256"], f["size"])
-            for d in ready.values()
+            for _ident, d in group
             for f in d.doc["files"]  # type: ignore[index]
         ]
         outcome = upload(self.client, self.journal, sources, self.settings.progress, self.quota)
         self.state.stats["uploaded_bytes"] += outcome.uploaded_bytes
-        if outcome.quota:
-            self.log.warn(outcome.quota)
         items = []
-        for ident, dossier in ready.items():
+        for ident, dossier in group:
             doc = dossier.doc
             assert doc is not None and dossier.digest is not None
             failures = [
@@ -432,27 +479,19 @@ class SyncPass:
                     "document": doc,
                 }
             )
-        refetch: list[str] = []
-        for part in chunked(items, MAX_BULK_DOSSIERS):
-            self.state.check_cancel()
-            # Revisions sent before whose answer never came: the hub lets the new
-            # version follow them instead of calling it a conflict with them.
-            earlier = self.journal.sent_revs(item["id"] for item in part)
-            for item in part:
-                revs = [rev for rev in earlier.get(item["id"], []) if rev != item["rev"]]
-                if revs:
-                    item["sent"] = revs
-            with self.journal.transaction():
-                self.journal.note_sent((item["id"], item["rev"]) for item in part)
-            answer = self.client.post(
-                self.client.org_path("sync/dossiers/push"), {"dossiers": list(part)}
-            )
-            results = {str(r.get("id")): r for r in (answer or {}).get("results", [])}
-            with self.journal.transaction():
-                for item in part:
-                    if self._pushed(item, results.get(item["id"])):
-                        refetch.append(item["id"])
-        return refetch
+        return items, outcome.quota
+
+    def _note_sent(self, items: list[dict[str, Any]]) -> None:
+        """Name the revisions sent before whose answer never came (the hub lets the new
+        version follow them instead of calling it a conflict with them), and note these
+        ones before they leave."""
+        earlier = self.journal.sent_revs(item["id"] for item in items)
+        for item in items:
+            revs = [rev for rev in earlier.get(item["id"], []) if rev != item["rev"]]
+            if revs:
+                item["sent"] = revs
+        with self.journal.transaction():
+            self.journal.note_sent((item["id"], item["rev"]) for item in items)
 
     def _pushed(self, item: dict[str, Any], result: dict[str, Any] | None) -> bool:
         """Record one push answer (inside a transaction); True when the head must be fetched."""

@@ -1,0 +1,73 @@
+"""Dossiers go up by groups; a group's push travels while the next group's files go up,
+and every answer is recorded."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from comptoir_agent import engine
+from tests.agent.conftest import make_doc, paired, write_dossier
+from tests.agent.fakehub import Fail, FakeHub
+
+GROUP = 3
+
+
+class PipelineHub(FakeHub):
+    """Holds the first push until files of a later group arrive (or `wait` seconds pass:
+    then the push is refused, and the test fails)."""
+
+    def __init__(self, wait: float = 10.0) -> None:
+        super().__init__()
+        self.files_after_first_push = threading.Event()
+        self.pushes = 0
+        self.wait = wait
+        self.guard = threading.Lock()
+
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> tuple[int, Any, str]:
+        if path.endswith("/sync/dossiers/push"):
+            with self.guard:
+                self.pushes += 1
+                first = self.pushes == 1
+            if first and not self.files_after_first_push.wait(self.wait):
+                raise Fail(409, "alone", "envoi des dossiers sans envoi de fichiers en parallèle")
+        elif path.endswith("/sync/blobs/batch") and self.pushes >= 1:
+            self.files_after_first_push.set()
+        return super().handle(method, path, query, headers, body)
+
+
+@pytest.fixture
+def pipeline_hub(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(engine, "MAX_BULK_DOSSIERS", GROUP)
+    server = PipelineHub()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_groups_push_travels_while_the_next_groups_files_go_up(pipeline_hub, tmp_path):
+    station = paired(pipeline_hub, tmp_path / "poste")
+    docs = [make_doc(f"2026-{index:05d}") for index in range(1, 2 * GROUP + 2)]
+    for index, doc in enumerate(docs):
+        write_dossier(station.root, doc, files={f"photo-{index}.jpg": bytes([index]) * 4096})
+    result = station("sync")
+    assert result.code == 0, result.out
+    assert pipeline_hub.pushes == 3  # 7 dossiers in groups of 3
+    assert set(pipeline_hub.dossiers) == {doc["id"] for doc in docs}
+    status = station("status", "--json")
+    assert status.code == 0
+    assert station("sync").code == 0  # every answer was recorded: nothing to send again
+    assert pipeline_hub.pushes == 3
+
+
+def test_a_single_group_is_pushed_and_recorded(hub, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "MAX_BULK_DOSSIERS", GROUP)
+    station = paired(hub, tmp_path / "poste")
+    for index in range(GROUP):
+        write_dossier(station.root, make_doc(f"2026-{index + 1:05d}"))
+    assert station("sync").code == 0
+    assert len(hub.dossiers) == GROUP
