@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,9 @@ from comptoir_agent.state import (
     trees,
 )
 from comptoir_agent.transfer import Source, upload
+
+# A report the hub already has is sent again after this many seconds only.
+REPORT_EVERY = 600
 
 
 @dataclass
@@ -621,15 +625,31 @@ class SyncPass:
             "errors": errors[:200],
             "checkpoint": self.journal.checkpoint(),
         }
-        try:
-            self.client.post(self.client.org_path("sync/station/report"), report)
-        except HubError as exc:
-            if exc.status == 401:
-                raise
-            self.log.warn(f"Rapport non envoyé au cloud : {exc.message}")
+        if self._report_due(report):
+            try:
+                self.client.post(self.client.org_path("sync/station/report"), report)
+            except HubError as exc:
+                if exc.status == 401:
+                    raise
+                self.log.warn(f"Rapport non envoyé au cloud : {exc.message}")
+            else:
+                with self.journal.transaction():
+                    self.journal.set_meta("last_report", json.dumps(report, sort_keys=True))
+                    self.journal.set_meta("last_report_at", str(time.time()))
         attention = counts[RED] > 0 or any(d.conflict for d in final.decisions.values())
         code = EXIT_SAFETY if final.stop else EXIT_ATTENTION if attention else EXIT_OK
         return PassResult(code, counts, errors, final.stop, dict(self.state.stats))
+
+    def _report_due(self, report: dict[str, Any]) -> bool:
+        """Whether to send the report: it changed, or the last one is REPORT_EVERY old.
+        (The station's “last seen” on the web follows its every call, reports or not.)"""
+        if self.journal.get_meta("last_report") != json.dumps(report, sort_keys=True):
+            return True
+        try:
+            sent_at = float(self.journal.get_meta("last_report_at") or 0)
+        except ValueError:
+            return True
+        return not 0 <= time.time() - sent_at < REPORT_EVERY
 
 
 def _rejection(result: dict[str, Any]) -> str:

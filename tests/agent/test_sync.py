@@ -8,9 +8,11 @@ import io
 import json
 import os
 import sqlite3
+import time
 
 import pytest
 
+from comptoir_agent import engine
 from comptoir_agent.journal import Journal
 from comptoir_agent.transfer import DownloadError, Progress, fetch_batch, fetch_large
 from tests.agent.conftest import make_doc, write_dossier
@@ -30,29 +32,49 @@ def test_push_then_fetch_on_another_station(hub, station, other):
     assert "1 transférés" in result.out
 
 
-def test_nothing_changed_pass_is_one_feed_call_one_report_and_no_hashing(hub, station):
+def test_nothing_changed_pass_is_one_options_and_one_feed_call_and_no_hashing(hub, station):
     for i in range(20):
         doc = make_doc(f"2026-{i:05d}")
         folder = write_dossier(station.root, doc, {"a.pdf": f"{i}".encode() * 100})
         for path in folder.iterdir():
             os.utime(path, ns=(1_700_000_000_000_000_000,) * 2)
     assert station("sync").code == 0
+    assert station("sync").code == 0  # reads its own changes back: the checkpoint moves
     hub.requests.clear()
     journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
     before = journal.all_hashes()
     journal.close()
     result = station("sync")
     assert result.code == 0
+    # the report the hub already has (counts, errors, checkpoint) is not sent again
     assert hub.requests == [
         ("GET", "/api/v1/orgs/acme/sync/station"),
         ("GET", "/api/v1/orgs/acme/sync/changes"),
-        ("POST", "/api/v1/orgs/acme/sync/station/report"),
     ]
     journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
     assert journal.all_hashes() == before
     journal.close()
     report = hub.station("PC bureau").reports[-1]
     assert report["counts"]["green"] == 20 and report["checkpoint"] == hub.seq
+
+
+def test_an_unchanged_report_goes_again_after_a_while_and_a_changed_one_at_once(
+    hub, station, monkeypatch
+):
+    write_dossier(station.root, make_doc("2026-00001"))
+    assert station("sync").code == 0
+    assert station("sync").code == 0  # the checkpoint moves past its own change
+    reports = hub.station("PC bureau").reports
+    assert len(reports) == 2
+    assert station("sync").code == 0
+    assert len(reports) == 2
+    now = time.time()
+    monkeypatch.setattr(engine.time, "time", lambda: now + engine.REPORT_EVERY + 1)
+    assert station("sync").code == 0
+    assert len(reports) == 3
+    write_dossier(station.root, make_doc("2026-00002"))
+    assert station("sync").code == 0
+    assert len(reports) == 4 and reports[-1]["counts"]["green"] == 2
 
 
 def test_web_edit_updates_the_station(hub, station):
