@@ -46,6 +46,8 @@ from comptoir_agent.transfer import Source, upload
 
 # A report the hub already has is sent again after this many seconds only.
 REPORT_EVERY = 600
+# A group's push travels while the next group's files go up (see `_push`).
+PUSH_AHEAD = True
 
 
 @dataclass
@@ -415,7 +417,7 @@ class SyncPass:
                 continue
             ready[ident] = dossier
         groups = list(chunked(list(ready.items()), MAX_BULK_DOSSIERS))
-        pusher = ThreadPoolExecutor(max_workers=1) if len(groups) > 1 else None
+        pusher = ThreadPoolExecutor(max_workers=1) if len(groups) > 1 and PUSH_AHEAD else None
         push_client = self.client.clone() if pusher else self.client
         sent: list[tuple[list[dict[str, Any]], Future[Any]]] = []
         quota_told = False

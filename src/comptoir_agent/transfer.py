@@ -162,9 +162,7 @@ def upload(
         big = [s for s in todo if s.size > MAX_BATCH_BLOB]
         _send_batches(client, list(_batches(small)), outcome, progress, quota_fallback)
         if outcome.quota is None:
-            for source in big:
-                if not _send_chunked(client, journal, source, outcome, progress, quota_fallback):
-                    break
+            _send_large(client, journal, big, outcome, progress, quota_fallback, threading.Lock())
     finally:
         progress.close()
     if outcome.quota:
@@ -296,58 +294,162 @@ def _send_batch(
     return True
 
 
-def _send_chunked(
+@dataclass
+class _Large:
+    """A big file's resumable upload: opened on the calling thread (the journal lives
+    there), its chunks sent on any, its end written back to the journal by the caller."""
+
+    source: Source
+    upload_id: str = ""
+    offset: int = 0
+    chunk_size: int = 1
+    complete: bool = False
+    drop: bool = False  # forget the journal's upload id (finished, or refused for good)
+
+
+def _send_large(
     client: HubClient,
     journal: Journal,
-    source: Source,
+    big: list[Source],
     outcome: UploadOutcome,
     progress: Progress,
     quota_fallback: tuple[int, int] | None,
-) -> bool:
-    """A resumable upload; False when the quota stops all uploads."""
+    lock: threading.Lock,
+) -> None:
+    """The resumable uploads of `big`, BATCHES_IN_FLIGHT at a time; none starts after a
+    507 (quota). Journal reads and writes stay on this thread."""
+    stop = threading.Event()
+
+    def run(each: HubClient, large: _Large) -> None:
+        if stop.is_set():
+            return
+        try:
+            _send_chunks(each, large, outcome, progress, quota_fallback, lock)
+        finally:
+            if outcome.quota is not None:
+                stop.set()
+
+    uploads: list[_Large] = []
+    for source in big:
+        if outcome.quota is not None:
+            break
+        large = _Large(source)
+        try:
+            large.upload_id, large.offset, large.chunk_size, large.complete = _open_upload(
+                client, journal, source
+            )
+        except HubError as exc:
+            _chunked_refused(large, exc, outcome, quota_fallback, lock)
+            _journal_done(journal, large)
+            continue
+        uploads.append(large)
+    if len(uploads) < 2 or BATCHES_IN_FLIGHT < 2:
+        for large in uploads:
+            run(client, large)
+    else:
+        twins = [client.clone() for _ in range(BATCHES_IN_FLIGHT - 1)]
+        idle: queue.SimpleQueue[HubClient] = queue.SimpleQueue()
+        for each in (client, *twins):
+            idle.put(each)
+
+        def send(large: _Large) -> None:
+            own = idle.get()
+            try:
+                run(own, large)
+            finally:
+                idle.put(own)
+
+        pool = ThreadPoolExecutor(max_workers=BATCHES_IN_FLIGHT, thread_name_prefix="comptoir-gros")
+        try:
+            for future in [pool.submit(send, large) for large in uploads]:
+                future.result()
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for twin in twins:
+                client.requests += twin.requests
+                twin.close()
+            for large in uploads:
+                _journal_done(journal, large)
+        return
+    for large in uploads:
+        _journal_done(journal, large)
+
+
+def _journal_done(journal: Journal, large: _Large) -> None:
+    if large.drop:
+        journal.drop_upload(large.source.sha256)
+
+
+def _send_chunks(
+    client: HubClient,
+    large: _Large,
+    outcome: UploadOutcome,
+    progress: Progress,
+    quota_fallback: tuple[int, int] | None,
+    lock: threading.Lock,
+) -> None:
+    """Send the chunks of an opened upload from its offset; records the outcome."""
+    source = large.source
     try:
-        upload_id, offset, chunk_size, complete = _open_upload(client, journal, source)
         with open(source.path, "rb") as handle:
-            while not complete:
-                handle.seek(offset)
-                chunk = handle.read(min(chunk_size, source.size - offset))
+            while not large.complete:
+                handle.seek(large.offset)
+                chunk = handle.read(min(large.chunk_size, source.size - large.offset))
                 if not chunk:
                     raise OSError("fichier raccourci pendant l'envoi")
-                end = offset + len(chunk) - 1
+                end = large.offset + len(chunk) - 1
                 try:
                     answer = client.send(
                         "PUT",
-                        client.org_path(f"sync/uploads/{upload_id}"),
+                        client.org_path(f"sync/uploads/{large.upload_id}"),
                         chunk,
                         {
-                            "Content-Range": f"bytes {offset}-{end}/{source.size}",
+                            "Content-Range": f"bytes {large.offset}-{end}/{source.size}",
                             "Content-Type": "application/octet-stream",
                         },
                     )
                     state = _json(answer)
                 except HubError as exc:
                     if exc.code == "offset_mismatch" and isinstance(exc.details.get("offset"), int):
-                        offset = int(exc.details["offset"])
+                        large.offset = int(exc.details["offset"])
                         continue
                     raise
-                progress.add(len(chunk))
-                outcome.uploaded_bytes += len(chunk)
+                with lock:
+                    progress.add(len(chunk))
+                    outcome.uploaded_bytes += len(chunk)
                 new_offset = state.get("offset")
-                offset = new_offset if isinstance(new_offset, int) else end + 1
-                complete = bool(state.get("complete"))
+                large.offset = new_offset if isinstance(new_offset, int) else end + 1
+                large.complete = bool(state.get("complete"))
     except HubError as exc:
-        if exc.status == 507:
-            outcome.quota = quota_message(exc.details, quota_fallback)
-            return False
-        if exc.code in {"hash_mismatch", "not_found"}:
-            journal.drop_upload(source.sha256)
-        outcome.failed[source.sha256] = f"envoi de {source.path.name!r} refusé : {exc.message}"
-        return True
+        _chunked_refused(large, exc, outcome, quota_fallback, lock)
+        return
     except OSError as exc:
-        outcome.failed[source.sha256] = f"lecture de {source.path.name!r} impossible : {exc}"
-        return True
-    journal.drop_upload(source.sha256)
-    return True
+        with lock:
+            outcome.failed[source.sha256] = f"lecture de {source.path.name!r} impossible : {exc}"
+        return
+    large.drop = True
+
+
+def _chunked_refused(
+    large: _Large,
+    exc: HubError,
+    outcome: UploadOutcome,
+    quota_fallback: tuple[int, int] | None,
+    lock: threading.Lock,
+) -> None:
+    with lock:
+        if exc.status == 507:
+            if outcome.quota is None:
+                outcome.quota = quota_message(exc.details, quota_fallback)
+            return
+        if exc.code in {"hash_mismatch", "not_found"}:
+            large.drop = True
+        outcome.failed[large.source.sha256] = (
+            f"envoi de {large.source.path.name!r} refusé : {exc.message}"
+        )
 
 
 def _json(response: http.client.HTTPResponse) -> dict[str, object]:

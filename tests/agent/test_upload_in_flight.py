@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -25,8 +26,9 @@ class OverlapHub(FakeHub):
     """Holds the first batch until a second one arrives (or `wait` seconds pass: refused),
     and records how many batches were inside the hub at once."""
 
-    def __init__(self, wait: float = 10.0) -> None:
+    def __init__(self, wait: float = 10.0, route: str = "/sync/blobs/batch") -> None:
         super().__init__()
+        self.held = route
         self.meeting = threading.Barrier(2, timeout=wait)
         self.guard = threading.Lock()
         self.arrived = 0
@@ -36,7 +38,7 @@ class OverlapHub(FakeHub):
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> tuple[int, Any, str]:
-        if not path.endswith("/sync/blobs/batch"):
+        if not re.search(self.held, path):
             return super().handle(method, path, query, headers, body)
         with self.guard:
             self.arrived += 1
@@ -177,3 +179,37 @@ def test_the_clone_has_its_own_connection(hub):
     assert twin.conn is not client.conn and client.requests == twin.requests == 1
     twin.close()
     client.close()
+
+
+def test_two_big_files_go_up_at_once_and_resume_from_the_journal(tmp_path, monkeypatch):
+    """Resumable uploads too are two in flight; each one's journal entry is kept until it
+    is complete, then forgotten (on the calling thread: the journal is not shared)."""
+    monkeypatch.setattr(transfer, "MAX_BATCH_BLOB", FILE_SIZE // 2)
+    server = OverlapHub(route=r"/sync/uploads/[0-9a-f-]+$")
+    server.start()
+    try:
+        client = _client(server)
+        journal = Journal(tmp_path / "j.sqlite3")
+        big = _sources(tmp_path / "big", 4, size=2 * FILE_SIZE, prefix="plan")
+        outcome = upload(client, journal, big, False)
+        assert outcome.failed == {} and outcome.quota is None
+        assert outcome.uploaded_bytes == 4 * 2 * FILE_SIZE
+        assert set(server.blobs) == {s.sha256 for s in big}
+        assert server.peak == 2
+        assert journal.pending_uploads() == []
+    finally:
+        server.stop()
+
+
+def test_a_refused_big_file_is_reported_and_the_others_go_up(hub, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "MAX_BATCH_BLOB", FILE_SIZE // 2)
+    client = _client(hub)
+    journal = Journal(tmp_path / "j.sqlite3")
+    big = _sources(tmp_path / "big", 3, size=2 * FILE_SIZE, prefix="plan")
+    hub.fail("PUT", r"sync/uploads/", 1, Fail(422, "hash_mismatch", "empreinte fausse"))
+    outcome = upload(client, journal, big, False)
+    assert len(outcome.failed) == 1
+    (reason,) = outcome.failed.values()
+    assert reason.endswith("refusé : empreinte fausse")
+    assert set(hub.blobs) == {s.sha256 for s in big} - set(outcome.failed)
+    assert journal.pending_uploads() == []  # refused for good: forgotten, started anew

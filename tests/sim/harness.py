@@ -1247,6 +1247,10 @@ def _patched(world: World, storage: Path) -> Iterator[None]:
         (agent_cli, "build_parser", _parser),
         (agent_fetching, "fsync_all", _no_fsync_all),  # (no fsync: no thread pool for it)
         (agent_transfer, "MAX_BATCH_BLOB", LARGE_FILE),
+        # One request at a time, so that a seed replays exactly (the requests in flight
+        # together are tested in tests/agent/test_upload_in_flight.py, test_push_pipeline.py)
+        (agent_transfer, "BATCHES_IN_FLIGHT", 1),
+        (agent_engine, "PUSH_AHEAD", False),
         (agent_fetching, "MAX_BATCH_BLOB", LARGE_FILE),
         (services, "CHUNK_SIZE", CHUNK_SIZE),
         (timezone, "now", world.clock.now),
