@@ -259,8 +259,19 @@ def test_fetch_returns_the_batch_framing_in_the_asked_order(station):
     response = station.post("blobs/fetch", {"hashes": wanted})
     assert response.status_code == 200
     assert response["Content-Type"] == BATCH_TYPE
-    got = parse_batch(b"".join(response.streaming_content))
+    body = b"".join(response.streaming_content)
+    assert int(response["Content-Length"]) == len(body)  # one body, not chunked
+    got = parse_batch(body)
     assert got == [(sha(files[2]), files[2]), (sha(files[0]), files[0]), (sha(files[1]), b"")]
+
+
+def test_a_fetch_of_many_small_blobs_comes_in_few_pieces(station):
+    files = [index.to_bytes(2, "big") * 2048 for index in range(600)]  # 2.4 MiB
+    assert station.batch(files).status_code == 200
+    response = station.post("blobs/fetch", {"hashes": [sha(data) for data in files]})
+    pieces = list(response.streaming_content)
+    assert len(pieces) <= 4
+    assert parse_batch(b"".join(pieces)) == [(sha(data), data) for data in files]
 
 
 def test_fetch_of_an_unknown_hash_names_what_is_missing(station):

@@ -445,8 +445,11 @@ def blobs_batch(request: HttpRequest, station: Station) -> Any:
 )
 @station_call
 def blobs_fetch(request: HttpRequest, station: Station, payload: HashesIn) -> HttpResponseBase:
-    _header, _wanted, body = services.fetch_batch(station.organization, payload.hashes)
-    return StreamingHttpResponse(body, content_type=BATCH_TYPE)
+    length, body = services.fetch_batch(station.organization, payload.hashes)
+    response = StreamingHttpResponse(body, content_type=BATCH_TYPE)
+    # A known length: the station reads one body, not thousands of chunks.
+    response["Content-Length"] = str(length)
+    return response
 
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
