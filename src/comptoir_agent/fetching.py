@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from comptoir_agent.client import HubError
+from comptoir_agent import transfer
+from comptoir_agent.client import HubClient, HubError
 from comptoir_agent.files import (
     TEMP_PREFIX,
     fsync_all,
@@ -46,7 +47,14 @@ from comptoir_agent.protocol import (
 )
 from comptoir_agent.schema import validate_dossier
 from comptoir_agent.state import PassState
-from comptoir_agent.transfer import DownloadError, Progress, fetch_batch, fetch_large, group_by_size
+from comptoir_agent.transfer import (
+    DownloadError,
+    Progress,
+    fetch_batch,
+    fetch_large,
+    group_by_size,
+    in_flight,
+)
 
 Hashes = dict[str, dict[str, FileHash]]
 
@@ -271,11 +279,17 @@ class Fetcher:
         progress = Progress("Réception", sum(needed.values()), self.state.settings.progress)
         try:
             small = sorted((s, n) for s, n in needed.items() if n <= MAX_BATCH_BLOB)
-            for group in group_by_size(small, MAX_BATCH_BYTES):
+
+            def one(client: HubClient, group: list[str]) -> dict[str, bytes] | str:
                 try:
-                    got = fetch_batch(self.client, group, progress)
+                    return fetch_batch(client, group, progress)
                 except DownloadError as exc:
-                    failed.update(dict.fromkeys(group, str(exc)))
+                    return str(exc)
+
+            groups = group_by_size(small, MAX_BATCH_BYTES)
+            for group, got in zip(groups, in_flight(self.client, groups, one), strict=True):
+                if isinstance(got, str):
+                    failed.update(dict.fromkeys(group, got))
                     continue
                 blobs.update(got)
                 failed.update({s: "document absent du cloud" for s in group if s not in got})
@@ -434,13 +448,15 @@ def folder_id(folder: Path) -> str | None:
 def _waves(
     ready: list[tuple[Record, dict[str, Any], str]],
 ) -> list[list[tuple[Record, dict[str, Any], str]]]:
-    """Groups of fetched dossiers whose small documents add up to about one batch."""
+    """Groups of fetched dossiers whose small documents add up to about the batches in
+    flight together (what the wave holds in memory until it is written)."""
+    limit = MAX_BATCH_BYTES * max(1, transfer.BATCHES_IN_FLIGHT)
     waves: list[list[tuple[Record, dict[str, Any], str]]] = []
     current: list[tuple[Record, dict[str, Any], str]] = []
     total = 0
     for item in ready:
         size = sum(f["size"] for f in item[1]["files"] if f["size"] <= MAX_BATCH_BLOB)
-        if current and total + size > MAX_BATCH_BYTES:
+        if current and total + size > limit:
             waves.append(current)
             current, total = [], 0
         current.append(item)

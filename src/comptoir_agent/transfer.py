@@ -22,11 +22,11 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from comptoir_agent.client import HubClient, HubError, read_json
 from comptoir_agent.journal import Journal
@@ -44,6 +44,8 @@ from comptoir_agent.protocol import (
 
 # Blob batches sent at once, each on its own connection.
 BATCHES_IN_FLIGHT = 2
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Progress:
@@ -59,8 +61,13 @@ class Progress:
         self.done = 0
         self.started = time.monotonic()
         self.drawn = 0.0
+        self.lock = threading.Lock()  # transfers in flight together add to it
 
     def add(self, amount: int) -> None:
+        with self.lock:
+            self._add(amount)
+
+    def _add(self, amount: int) -> None:
         self.done += amount
         if not self.enabled:
             return
@@ -198,39 +205,52 @@ def _send_batches(
     unreachable…) stops the start of further batches and is raised once the batches in
     flight have ended.
     """
-    lock = threading.Lock()  # outcome and progress are shared by the threads
-    if len(batches) < 2 or BATCHES_IN_FLIGHT < 2:
-        for batch in batches:
-            if not _send_batch(client, batch, outcome, progress, quota_fallback, lock):
-                break
-        return
+    lock = threading.Lock()  # outcome is shared by the threads
+    stop = threading.Event()
+
+    def send(own: HubClient, batch: list[Source]) -> None:
+        if not stop.is_set() and not _send_batch(
+            own, batch, outcome, progress, quota_fallback, lock, stop
+        ):
+            stop.set()
+
+    in_flight(client, batches, send)
+
+
+class _Skipped(Exception):
+    """A job of `in_flight` not started because an earlier one failed (never raised
+    out of it: the failure comes first in the jobs' order)."""
+
+
+def in_flight(client: HubClient, jobs: Sequence[T], work: Callable[[HubClient, T], R]) -> list[R]:
+    """`work(client, job)` for each job, BATCHES_IN_FLIGHT at a time, each on its own
+    connection (`client` and clones of it, closed at the end): the results in the jobs'
+    order. The first exception is raised once the jobs in flight have ended; the jobs
+    not started by then are dropped."""
+    if len(jobs) < 2 or BATCHES_IN_FLIGHT < 2:
+        return [work(client, job) for job in jobs]
     twins = [client.clone() for _ in range(BATCHES_IN_FLIGHT - 1)]
     idle: queue.SimpleQueue[HubClient] = queue.SimpleQueue()
     for each in (client, *twins):
         idle.put(each)
-    stop = threading.Event()
 
-    def send(batch: list[Source]) -> None:
-        if stop.is_set():
-            return
+    failed = threading.Event()
+
+    def run(job: T) -> R:
+        if failed.is_set():  # another job failed: this one does not start
+            raise _Skipped
         own = idle.get()
         try:
-            if not _send_batch(own, batch, outcome, progress, quota_fallback, lock, stop):
-                stop.set()
+            return work(own, job)
         except BaseException:
-            stop.set()
+            failed.set()
             raise
         finally:
             idle.put(own)
 
-    pool = ThreadPoolExecutor(max_workers=BATCHES_IN_FLIGHT, thread_name_prefix="comptoir-lot")
+    pool = ThreadPoolExecutor(max_workers=BATCHES_IN_FLIGHT, thread_name_prefix="comptoir-envoi")
     try:
-        futures = [pool.submit(send, batch) for batch in batches]
-        for future in futures:
-            future.result()
-    except BaseException:
-        stop.set()
-        raise
+        return [future.result() for future in [pool.submit(run, job) for job in jobs]]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         for twin in twins:
@@ -343,39 +363,11 @@ def _send_large(
             _journal_done(journal, large)
             continue
         uploads.append(large)
-    if len(uploads) < 2 or BATCHES_IN_FLIGHT < 2:
+    try:
+        in_flight(client, uploads, run)
+    finally:
         for large in uploads:
-            run(client, large)
-    else:
-        twins = [client.clone() for _ in range(BATCHES_IN_FLIGHT - 1)]
-        idle: queue.SimpleQueue[HubClient] = queue.SimpleQueue()
-        for each in (client, *twins):
-            idle.put(each)
-
-        def send(large: _Large) -> None:
-            own = idle.get()
-            try:
-                run(own, large)
-            finally:
-                idle.put(own)
-
-        pool = ThreadPoolExecutor(max_workers=BATCHES_IN_FLIGHT, thread_name_prefix="comptoir-gros")
-        try:
-            for future in [pool.submit(send, large) for large in uploads]:
-                future.result()
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            for twin in twins:
-                client.requests += twin.requests
-                twin.close()
-            for large in uploads:
-                _journal_done(journal, large)
-        return
-    for large in uploads:
-        _journal_done(journal, large)
+            _journal_done(journal, large)
 
 
 def _journal_done(journal: Journal, large: _Large) -> None:

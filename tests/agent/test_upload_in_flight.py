@@ -213,3 +213,29 @@ def test_a_refused_big_file_is_reported_and_the_others_go_up(hub, tmp_path, monk
     assert reason.endswith("refusé : empreinte fausse")
     assert set(hub.blobs) == {s.sha256 for s in big} - set(outcome.failed)
     assert journal.pending_uploads() == []  # refused for good: forgotten, started anew
+
+
+def test_a_new_station_fetches_two_batches_at_once(tmp_path, monkeypatch):
+    """Downloads too: a station pulling many files has two blobs/fetch in flight."""
+    from comptoir_agent import fetching
+    from tests.agent.conftest import make_doc, paired, write_dossier
+
+    monkeypatch.setattr(transfer, "MAX_BATCH_BYTES", BATCH)
+    monkeypatch.setattr(fetching, "MAX_BATCH_BYTES", BATCH)
+    server = OverlapHub(route=r"/sync/blobs/fetch$")
+    server.start()
+    try:
+        sender = paired(server, tmp_path / "poste1")
+        docs = [make_doc(f"2026-{index:05d}") for index in range(1, 5)]
+        for index, doc in enumerate(docs):
+            files = {f"piece-{n}.pdf": bytes([index, n]) * (FILE_SIZE // 2) for n in range(4)}
+            write_dossier(sender.root, doc, files)
+        assert sender("sync").code == 0
+        receiver = paired(server, tmp_path / "poste2", name="Tablette")
+        server.station("Tablette").options["fetch_missing"] = True
+        assert receiver("sync").code == 0
+        for doc in docs:
+            assert receiver.read(doc) == server.head(doc["id"])
+        assert server.arrived >= 4 and server.peak == 2
+    finally:
+        server.stop()
