@@ -308,6 +308,11 @@ class SyncPass:
             )
             results = page.get("results", []) if isinstance(page, dict) else []
             next_seq = int(page.get("next", since)) if isinstance(page, dict) else since
+            if isinstance(page, dict) and page.get("reset"):
+                self.log.warn(
+                    "Le cloud est revenu en arrière (sauvegarde restaurée ?) : "
+                    "la liste des changements est relue depuis le début."
+                )
             with self.journal.transaction():
                 for item in results:
                     self._observe(item)

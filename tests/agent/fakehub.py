@@ -374,6 +374,9 @@ class FakeHub:
     def changes(self, st: StationRec, query: dict[str, str]) -> tuple[int, Any, str]:
         since, limit = int(query.get("since", 0)), int(query.get("limit", 1000))
         assert limit <= 1000
+        reset = since > self.seq  # the hub went back: the whole feed again
+        if reset:
+            since = 0
         rows = sorted(
             (
                 d
@@ -404,7 +407,12 @@ class FakeHub:
         last = results[-1]["seq"] if results else since
         return (
             200,
-            {"results": results, "next": max(last, self.seq) if done else last, "done": done},
+            {
+                "results": results,
+                "next": max(last, self.seq) if done else last,
+                "done": done,
+                "reset": reset,
+            },
             "json",
         )
 

@@ -77,6 +77,30 @@ def test_an_unchanged_report_goes_again_after_a_while_and_a_changed_one_at_once(
     assert len(reports) == 4 and reports[-1]["counts"]["green"] == 2
 
 
+def test_a_hub_restored_from_a_backup_is_read_again_from_the_start(hub, station):
+    """The station's checkpoint is beyond the restored hub's sequence: the hub serves the
+    whole feed again, and a change made after the restore reaches the station."""
+    docs = [make_doc(f"2026-{index:05d}") for index in (61, 62, 63)]
+    for doc in docs:
+        write_dossier(station.root, doc)
+    assert station("sync").code == 0
+    assert station("sync").code == 0
+    checkpoint = hub.seq
+    # the restore: the sequence goes back to before the last two dossiers' writes
+    hub.seq = 1
+    for index, doc in enumerate(docs):
+        hub.dossiers[doc["id"]].seq = min(index + 1, 1)
+    hub.web_edit(docs[2]["id"], {"status": "done"})
+    assert hub.seq < checkpoint
+    result = station("sync")
+    assert result.code == 0, result.err
+    assert "relue depuis le début" in result.err
+    assert station.read(docs[2])["status"] == "done"
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    assert journal.checkpoint() == hub.seq
+    journal.close()
+
+
 def test_web_edit_updates_the_station(hub, station):
     doc = make_doc("2026-00001")
     write_dossier(station.root, doc, {"a.pdf": b"a"})

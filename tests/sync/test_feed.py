@@ -97,7 +97,7 @@ def test_small_pages_follow_next_until_done(station):
             break
     assert pages == [(2, False), (2, False), (1, True)]
     assert since == current_sequence(Dossier.objects.get(public_id=docs[0]["id"]).organization)
-    assert feed(station, since) == {"results": [], "next": since, "done": True}
+    assert feed(station, since) == {"results": [], "next": since, "done": True, "reset": False}
 
 
 def test_an_exact_last_page_is_done(station):
@@ -115,7 +115,7 @@ def test_the_checkpoint_advances_when_the_filter_keeps_nothing(station, other_st
     for index in range(3):
         last = push(station, document(number=f"2026-3{index}"))
     page = feed(other_station)
-    assert page == {"results": [], "next": last["seq"], "done": True}
+    assert page == {"results": [], "next": last["seq"], "done": True, "reset": False}
     assert feed(other_station, page["next"]) == page
     # a later change the other station holds shows up above that checkpoint
     doc = document(number="2026-00399")
@@ -237,3 +237,29 @@ def test_the_feed_stays_within_the_organisation(people, station):
     )
     page = feed(outsider)
     assert page["results"] == [] and page["next"] == 0
+
+
+def test_a_checkpoint_beyond_a_restored_hub_reads_the_feed_again(people, station):
+    """A hub restored from a backup has gone back: a checkpoint it gave before is beyond
+    its sequence, and the feed starts again from 0 (with `reset`) instead of staying
+    silent until the sequence catches up."""
+    from comptoir.dossiers.models import ChangeCounter
+
+    docs = [document(f"2026-0030{index}") for index in range(3)]
+    for doc in docs:
+        push(station, doc)
+    checkpoint = feed(station)["next"]
+    assert feed(station, since=checkpoint) == {
+        "results": [],
+        "next": checkpoint,
+        "done": True,
+        "reset": False,
+    }
+    org = Dossier.objects.get(public_id=docs[0]["id"]).organization
+    ChangeCounter.objects.filter(organization=org).update(last=2)
+    Dossier.objects.filter(organization=org).update(change_seq=1)
+    page = feed(station, since=checkpoint)
+    assert page["reset"] is True and page["done"] is True
+    assert set(ids(page)) == {doc["id"] for doc in docs}
+    assert page["next"] == 2
+    assert feed(station, since=2)["reset"] is False

@@ -210,6 +210,7 @@ class ChangesOut(OutSchema):
     results: list[ChangeOut]
     next: int
     done: bool
+    reset: bool = False
 
 
 @router.get(

@@ -364,6 +364,12 @@ def changes(station: Station, since: int, limit: int) -> dict[str, Any]:
     limit = max(1, min(limit, MAX_FEED))
     org = station.organization
     upper = current_sequence(org)  # read first: what commits later has a higher sequence
+    # A checkpoint beyond the organisation's sequence was given by a hub that has since
+    # gone back (restored from a backup): the station reads the whole feed again, or it
+    # would miss every change until the sequence caught up.
+    reset = since > upper
+    if reset:
+        since = 0
     effective = station_options.effective(station)
     rows = list(
         Dossier.objects.filter(organization=org, change_seq__gt=since)
@@ -378,7 +384,7 @@ def changes(station: Station, since: int, limit: int) -> dict[str, Any]:
     # A finished feed moves the checkpoint to the organisation's sequence even when the
     # filter kept nothing, so the next poll does not scan the same range again.
     next_seq = max(last, upper, since) if done else last
-    return {"results": results, "next": next_seq, "done": done}
+    return {"results": results, "next": next_seq, "done": done, "reset": reset}
 
 
 # --- dossiers: push, fetch, conflicts ---------------------------------------------------
