@@ -283,3 +283,28 @@ def test_resolving_a_conflict_with_a_purged_file_asks_for_it(scene, station, oth
     assert response.json()["code"] == "missing_blobs"
     assert response.json()["details"] == {"missing": [sha(OLD)]}
     assert Dossier.objects.get(public_id=scene.new["id"]).in_conflict
+
+
+@pytest.mark.parametrize("extra", [0, 60])
+def test_quarantine_and_cancel_take_the_same_few_queries_for_many_dossiers(scene, station, extra):
+    """Each dossier still gets its own sequence (the feed pages on them), taken together."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for index in range(extra):
+        push(station, dossier_doc(f"2024-{index + 100:05d}", "2024-05-01T10:00:00+02:00", []))
+    before = Dossier.objects.order_by("-change_seq").values_list("change_seq", flat=True)[0]
+    with CaptureQueriesContext(connection) as asked:
+        request = quarantine(scene)
+    assert len(asked) <= 25
+    seqs = list(
+        Dossier.objects.filter(quarantined_until=request.quarantine_until).values_list(
+            "change_seq", flat=True
+        )
+    )
+    assert len(seqs) == 2 + extra == len(set(seqs)) and min(seqs) > before
+    with CaptureQueriesContext(connection) as asked:
+        cleanup.cancel(request, actor=scene.admin)
+    assert len(asked) <= 25
+    assert not Dossier.objects.filter(quarantined_until__isnull=False).exists()
+    assert feed_entry(station, scene.old, max(seqs))["quarantined_until"] is None

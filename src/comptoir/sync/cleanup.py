@@ -141,9 +141,12 @@ def request(
         dossier_count=found.dossiers,
         size=found.size,
     )
-    for dossier in _in_range(org, date_from, date_to).filter(quarantined_until__isnull=True):
-        Dossier.objects.filter(pk=dossier.pk).update(quarantined_until=until)
-        exchange.bump(dossier)
+    held = list(
+        _in_range(org, date_from, date_to).filter(quarantined_until__isnull=True).only("pk")
+    )
+    for dossier in held:
+        dossier.quarantined_until = until
+    exchange.bump_all(org, held, ["quarantined_until"])
     audit.record(
         "cloud.cleanup.request",
         organization=org,
@@ -161,11 +164,14 @@ def cancel(cleanup: CloudCleanup, *, actor: User) -> None:
     cleanup.cancelled_at = timezone.now()
     cleanup.cancelled_by = actor
     cleanup.save(update_fields=["cancelled_at", "cancelled_by"])
-    for dossier in Dossier.objects.filter(
-        organization=cleanup.organization, quarantined_until=cleanup.quarantine_until
-    ):
-        Dossier.objects.filter(pk=dossier.pk).update(quarantined_until=None)
-        exchange.bump(dossier)
+    released = list(
+        Dossier.objects.filter(
+            organization=cleanup.organization, quarantined_until=cleanup.quarantine_until
+        ).only("pk")
+    )
+    for dossier in released:
+        dossier.quarantined_until = None
+    exchange.bump_all(cleanup.organization, released, ["quarantined_until"])
     audit.record(
         "cloud.cleanup.cancel", organization=cleanup.organization, actor=actor, target=cleanup
     )
