@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -353,13 +354,27 @@ def commit_revision(
 
 
 def touch(dossier: Dossier, *, source: str) -> None:
-    """After a write on the web: the records become the head document (if they changed)."""
-    dossier.refresh_from_db()
-    current = head_document(dossier)
-    document = to_document(dossier, current)
-    if current is not None and canonical(current) == canonical(document):
-        return
-    commit_revision(dossier, document, source=source)
+    """After a write on the web: the records become the head document (if they changed).
+
+    Two requests may touch the same dossier at once (two stations fetching a dossier
+    that never had a revision): the row is locked while it is compared and written, and
+    on a database without row locks the second finds the revision written and stops.
+    """
+    with transaction.atomic():
+        Dossier.objects.select_for_update().filter(pk=dossier.pk).values_list("pk").first()
+        dossier.refresh_from_db()
+        current = head_document(dossier)
+        document = to_document(dossier, current)
+        if current is not None and canonical(current) == canonical(document):
+            return
+        rev = revision_id(document, dossier.revision)
+        try:
+            with transaction.atomic():
+                commit_revision(dossier, document, source=source, rev=rev)
+        except IntegrityError:
+            if not DossierRevision.objects.filter(dossier=dossier, rev=rev).exists():
+                raise
+            dossier.refresh_from_db()
 
 
 def bump(dossier: Dossier) -> None:
