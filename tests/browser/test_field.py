@@ -75,8 +75,12 @@ def test_pair_a_phone_see_today_and_add_a_receipt(
     expect(page.locator(".qr svg")).to_be_visible()
     _axe(page, "the My phone page")
 
-    # On the phone: the link of the QR code opens the field app, logged in.
+    # On the phone: the link of the QR code asks to confirm, then opens the field app.
     phone_page.goto(link.inner_text().strip())
+    confirm = phone_page.get_by_role("button", name="Connecter ce téléphone")
+    expect(confirm).to_be_visible()
+    _axe(phone_page, "the confirmation of the pairing link")
+    confirm.click()
     phone_page.wait_for_url("**/o/acme/terrain/")
     cards = phone_page.locator("[data-testid=appointment]")
     expect(cards).to_have_count(2)

@@ -49,9 +49,12 @@ def pairing_url(persona: Persona) -> str:
 
 
 def pair_phone(persona: Persona, user_agent: str = IPHONE) -> Phone:
-    """A new browser (no cookie) opens a fresh link of the persona."""
-    client = Client(HTTP_USER_AGENT=user_agent)
-    response = client.get(pairing_url(persona))
+    """A new browser (no cookie) opens a fresh link of the persona and confirms."""
+    client = Client(HTTP_USER_AGENT=user_agent, enforce_csrf_checks=True)
+    url = pairing_url(persona)
+    asked = client.get(url)
+    assert asked.status_code == 200, asked.content
+    response = client.post(url, {"csrfmiddlewaretoken": asked.context["csrf_token"]})
     device = PairedDevice.objects.filter(member=persona.member).latest("created_at")
     return Phone(client, device, response)
 

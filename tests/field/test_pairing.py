@@ -65,7 +65,8 @@ def test_a_new_code_voids_the_one_before(people):
     first = pairing_url(me)
     second = pairing_url(me)
     assert Client().get(first).status_code == 410
-    assert Client().get(second).status_code == 302
+    assert Client().post(first).status_code == 410
+    assert Client().post(second).status_code == 302
 
 
 def test_opening_the_link_connects_the_phone_with_a_long_session(people):
@@ -98,9 +99,10 @@ def test_opening_the_link_connects_the_phone_with_a_long_session(people):
 
 def test_the_link_works_once(people):
     url = pairing_url(people["tech_all"])
-    assert Client().get(url).status_code == 302
+    assert Client().post(url).status_code == 302
     with nothing_changes():
         again = Client().get(url)
+        assert Client().post(url).status_code == 410
     assert again.status_code == 410
     assert shows(again, "This link has already been used: it works only once.")
     assert PairedDevice.objects.count() == 1
@@ -125,13 +127,21 @@ def test_an_unknown_link_is_refused(db):
     assert shows(response, "This link is not valid.")
 
 
-def test_only_a_get_uses_the_link(people):
-    """A HEAD (a link checker, a preview) or a POST does not spend the link."""
-    url = pairing_url(people["tech_all"])
+def test_opening_the_link_only_asks_to_confirm(people):
+    """A GET (a messaging app's preview of the link, a mail scanner) or a HEAD neither
+    spends the link nor connects anyone: the phone's owner confirms with a POST."""
+    me = people["tech_all"]
+    url = pairing_url(me)
+    preview = Client()
     with nothing_changes():
-        assert Client().head(url).status_code == 405
-        assert Client().post(url).status_code == 405
-    assert Client().get(url).status_code == 302
+        asked = preview.get(url)
+        assert preview.head(url).status_code in {200, 405}
+    assert asked.status_code == 200
+    assert asked["Referrer-Policy"] == "same-origin"
+    page = asked.content.decode()
+    assert html.escape(me.member.display_name) in page and 'method="post"' in page
+    assert preview.get(HOME).status_code == 302, "the preview is still a visitor"
+    assert Client().post(url).status_code == 302
 
 
 def test_a_link_of_a_member_blocked_since_connects_nothing(people):
@@ -222,7 +232,7 @@ def test_the_phone_session_counts_as_verified_by_the_second_factor(people):
     session.save()
     url = link_on(desktop.post(f"{PHONE_PAGE}connecter/"))
     phone = Client()
-    assert phone.get(url).status_code == 302
+    assert phone.post(url).status_code == 302
     assert phone.get(HOME).status_code == 200
     assert phone.session[DEVICE_ID_SESSION_KEY] == totp.persistent_id
 
@@ -239,7 +249,7 @@ def test_without_the_second_factor_the_phone_is_not_verified(people):
     totp.delete()
     Organization.objects.filter(slug="acme").update(require_admin_2fa=True)
     phone = Client()
-    assert phone.get(url).status_code == 302
+    assert phone.post(url).status_code == 302
     assert phone.get(HOME)["Location"] == "/compte/securite/"
 
 

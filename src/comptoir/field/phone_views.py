@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.models import Device
 
@@ -108,10 +108,33 @@ def _open_device_session(request: HttpRequest, pairing: services.Pairing) -> Non
     services.bind_session(device, request.session.session_key or "")
 
 
+def _pair_invalid(request: HttpRequest, message: str) -> HttpResponse:
+    response = render(request, "field/pair_invalid.html", {"message": message}, status=410)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def pair(request: HttpRequest, secret: str) -> HttpResponse:
-    """The link in the QR code: connects the phone that opens it, then the field app."""
+    """The link in the QR code. Opening it asks to confirm (a preview of the link by a
+    messaging app must not use it up, nor be the one connected); confirming connects the
+    phone, then opens the field app."""
+    if request.method != "POST":
+        try:
+            link = services.pairing_link(secret)
+        except services.PairingLinkInvalid as exc:
+            return _pair_invalid(request, exc.message)
+        response = render(
+            request,
+            "field/pair_confirm.html",
+            {"who": link.member.display_name, "organization_name": link.member.organization.name},
+        )
+        # The address holds the secret: it goes to no other site. (Not "no-referrer": the
+        # browser would then send the confirming POST with `Origin: null`, refused.)
+        response["Referrer-Policy"] = "same-origin"
+        response["X-Robots-Tag"] = "noindex"
+        return response
     try:
         with transaction.atomic():
             pairing = services.redeem_pairing_link(
@@ -119,9 +142,7 @@ def pair(request: HttpRequest, secret: str) -> HttpResponse:
             )
             _open_device_session(request, pairing)
     except services.PairingLinkInvalid as exc:
-        response = render(request, "field/pair_invalid.html", {"message": exc.message}, status=410)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return _pair_invalid(request, exc.message)
     messages.success(  # named: a link someone else made would connect their account
         request,
         _("This phone is connected as %(name)s. Add Comptoir Terrain to your home screen.")

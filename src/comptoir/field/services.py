@@ -127,9 +127,10 @@ def _refusal(link: PairingLink | None) -> str | None:
     return None
 
 
-@transaction.atomic
-def redeem_pairing_link(secret: str, *, user_agent: str) -> Pairing:
-    """Use the link (once) and record the phone; PairingLinkInvalid changes nothing."""
+def pairing_link(secret: str) -> PairingLink:
+    """The link of this secret while it can still be used, else PairingLinkInvalid.
+    Reading it does not use it: a link preview (a messaging app, a mail scanner)
+    opening the address must neither use it up nor get the session."""
     link = None
     if secret and "\x00" not in secret:  # PostgreSQL refuses U+0000 in a query
         link = (
@@ -140,6 +141,13 @@ def redeem_pairing_link(secret: str, *, user_agent: str) -> Pairing:
     refusal = _refusal(link)
     if refusal is not None or link is None:
         raise PairingLinkInvalid(refusal or _("This link is not valid."))
+    return link
+
+
+@transaction.atomic
+def redeem_pairing_link(secret: str, *, user_agent: str) -> Pairing:
+    """Use the link (once) and record the phone; PairingLinkInvalid changes nothing."""
+    link = pairing_link(secret)
     now = timezone.now()
     claimed = PairingLink.objects.filter(
         pk=link.pk, used_at__isnull=True, expires_at__gt=now
