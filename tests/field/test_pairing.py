@@ -164,6 +164,31 @@ def test_the_member_sees_their_phones_and_only_theirs(people):
     assert fr("Connected") in rows[0]
 
 
+def test_a_phone_whose_session_expired_shows_logged_out(people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    me = people["tech_all"]
+    client = me.client()
+
+    def session_queries() -> int:
+        with CaptureQueriesContext(connection) as asked:
+            client.get(PHONE_PAGE)
+        return sum("django_session" in query["sql"] for query in asked)
+
+    stale, fresh = pair_phone(me).device, pair_phone(me).device
+    Session.objects.filter(session_key=stale.session_key).update(
+        expire_date=timezone.now() - timedelta(minutes=1)
+    )
+    page = client.get(PHONE_PAGE).content.decode()
+    rows = re.findall(r'<tr data-testid="device">(.*?)</tr>', page, re.S)
+    assert sorted(fr("Connected") in row for row in rows) == [False, True]
+    assert fresh.session_key != stale.session_key
+    two = session_queries()
+    pair_phone(me), pair_phone(me)
+    assert session_queries() == two, "the phones' sessions are read together"
+
+
 def test_revoking_a_phone_ends_its_session_at_once(people):
     me = people["tech_all"]
     phone = pair_phone(me)

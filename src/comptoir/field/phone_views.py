@@ -30,14 +30,14 @@ DEVICES_SHOWN = 20
 
 
 def _devices(member: Membership) -> list[dict[str, Any]]:
-    rows = PairedDevice.objects.filter(member=member).order_by(
-        F("revoked_at").desc(nulls_first=True), "-created_at"
-    )[:DEVICES_SHOWN]
+    rows = list(
+        PairedDevice.objects.filter(member=member).order_by(
+            F("revoked_at").desc(nulls_first=True), "-created_at"
+        )[:DEVICES_SHOWN]
+    )
+    live = services.live_sessions(device.session_key for device in rows if device.is_active)
     return [
-        {
-            "device": device,
-            "connected": device.is_active and services.session_exists(device.session_key),
-        }
+        {"device": device, "connected": device.is_active and device.session_key in live}
         for device in rows
     ]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -19,6 +20,8 @@ from importlib import import_module
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -184,7 +187,7 @@ def bind_session(device: PairedDevice, session_key: str) -> None:
     device.session_key = session_key
 
 
-def _session_store() -> type:
+def _session_store() -> type[SessionBase]:
     return import_module(settings.SESSION_ENGINE).SessionStore  # type: ignore[no-any-return]
 
 
@@ -194,8 +197,20 @@ def end_session(session_key: str) -> None:
         _session_store()().delete(session_key)
 
 
-def session_exists(session_key: str) -> bool:
-    return bool(session_key) and bool(_session_store()().exists(session_key))
+def live_sessions(session_keys: Iterable[str]) -> set[str]:
+    """Those of these sessions that exist and have not expired: one query with the
+    database session stores, one lookup each with the others."""
+    keys = {key for key in session_keys if key}
+    if not keys:
+        return set()
+    store = _session_store()
+    if issubclass(store, DatabaseSessionStore):
+        return set(
+            store.get_model_class()
+            .objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+            .values_list("session_key", flat=True)
+        )
+    return {key for key in keys if store().exists(key)}
 
 
 @transaction.atomic
