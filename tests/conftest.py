@@ -151,3 +151,15 @@ def french_by_default() -> Iterator[None]:
     translation.activate("fr")
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(request: pytest.FixtureRequest) -> None:
+    """Each test that uses the database starts with an empty cache: the embedded cache is
+    a table that transactional tests (live servers) commit to, and nothing else empties."""
+    used = [name for name in ("transactional_db", "db") if name in request.fixturenames]
+    if used:
+        from django.core.cache import cache
+
+        request.getfixturevalue(used[0])
+        cache.clear()

@@ -77,3 +77,28 @@ def test_a_new_appointment_has_its_address_located_in_the_background(
     row = GeocodedAddress.objects.get()
     assert (row.key, row.outcome) == ("12 rue esquermoise 59000 lille", "found")
     assert fake_ban.queries == ["12 rue Esquermoise, 59000 Lille"]
+
+
+def test_an_address_is_queued_once_while_its_lookup_is_pending(
+    db, fake_ban, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Pages shown again before the answer (or while the geocoder is down) do not pile up
+    background lookups; another address still goes, and a rolled-back page queues nothing."""
+    from comptoir.agenda import tasks
+
+    queued: list[list[str]] = []
+
+    class Task:
+        def enqueue(self, found: list[str]) -> None:
+            queued.append(found)
+
+    monkeypatch.setattr(tasks, "geocode_addresses", Task())
+    # a page whose transaction never commits queues nothing, and marks nothing either
+    geocoding.look_up_later(["12 rue Esquermoise, 59000 Lille"])
+    assert queued == []
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            geocoding.look_up_later(["12 rue Esquermoise, 59000 Lille", ""])
+    with django_capture_on_commit_callbacks(execute=True):
+        geocoding.look_up_later(["12 rue Esquermoise, 59000 Lille", "3 rue de la Monnaie, Lille"])
+    assert queued == [["12 rue Esquermoise, 59000 Lille"], ["3 rue de la Monnaie, Lille"]]

@@ -11,6 +11,7 @@ missing addresses for the background task (`tasks.geocode_addresses`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -20,9 +21,11 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -36,6 +39,7 @@ KEY_LENGTH = 300
 # An address the geocoder did not know is asked again after this long (it may
 # have been added to the national base since).
 RETRY_NOT_FOUND = timedelta(days=7)
+QUEUED_FOR = timedelta(minutes=10)  # an address queued is not queued again before
 MIN_SCORE = 0.4  # the national API's relevance score below which a match is a guess
 _NOT_WORD = re.compile(r"[^\w]+")
 _DEFAULT = "comptoir.agenda.geocoding.BanGeocoder"
@@ -125,6 +129,31 @@ def cached(addresses: Iterable[str]) -> dict[str, GeocodedAddress]:
     """The cache's answers for these addresses, by address key (missing ones left out)."""
     keys = {address_key(address) for address in addresses if address_key(address)}
     return {row.key: row for row in GeocodedAddress.objects.filter(key__in=keys)}
+
+
+def look_up_later(addresses: Iterable[str]) -> None:
+    """Queue the background lookup of these addresses once the transaction commits, each
+    at most once per QUEUED_FOR: pages shown again and again before the answer comes, or
+    while the geocoder is down, do not pile up tasks."""
+    wanted = [address for address in dict.fromkeys(addresses) if address_key(address)]
+    if wanted and get_geocoder() is not None:
+        transaction.on_commit(partial(_enqueue, wanted))
+
+
+def _enqueue(addresses: list[str]) -> None:
+    from comptoir.agenda.tasks import geocode_addresses
+
+    fresh = [
+        address
+        for address in addresses
+        if cache.add(
+            "comptoir:geocode-queued:" + hashlib.sha256(address_key(address).encode()).hexdigest(),
+            True,
+            QUEUED_FOR.total_seconds(),
+        )
+    ]
+    if fresh:
+        geocode_addresses.enqueue(fresh)
 
 
 def needs_lookup(address: str, known: dict[str, GeocodedAddress]) -> bool:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from comptoir.accounts.models import User
+from comptoir.agenda import geocoding
 from comptoir.agenda.models import AgendaSettings, Appointment
 from comptoir.agenda.selectors import between, live
 from comptoir.core import audit
@@ -232,9 +233,7 @@ def _refresh_feeds(*technician_ids: int) -> None:
 
 def _geocode_later(address: str) -> None:
     if address:
-        from comptoir.agenda.tasks import geocode_addresses
-
-        transaction.on_commit(partial(geocode_addresses.enqueue, [address]))
+        geocoding.look_up_later([address])
 
 
 # --- writes --------------------------------------------------------------------------

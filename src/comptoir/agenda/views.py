@@ -4,13 +4,11 @@ subscription address, the organisation's settings; and the ICS feed itself."""
 from __future__ import annotations
 
 from datetime import date
-from functools import partial
 from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -187,10 +185,7 @@ def day_map(request: HttpRequest, member: Membership) -> HttpResponse:
     )
     known = geocoding.cached(row.place for row in rows)
     missing = sorted({row.place for row in rows if geocoding.needs_lookup(row.place, known)})
-    if missing and geocoding.get_geocoder() is not None:
-        from comptoir.agenda.tasks import geocode_addresses
-
-        transaction.on_commit(partial(geocode_addresses.enqueue, missing))
+    geocoding.look_up_later(missing)
     stops = []
     for number, row in enumerate(rows, start=1):
         found = known.get(geocoding.address_key(row.place))

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import partial
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,15 +54,6 @@ class Day:
     stops: list[Stop] = field(default_factory=list)
 
 
-def _queue_geocoding(addresses: list[str]) -> None:
-    """Addresses the cache does not know yet are looked up in the background (as the day
-    map does): the next visit links to their coordinates."""
-    if addresses and geocoding.get_geocoder() is not None:
-        from comptoir.agenda.tasks import geocode_addresses
-
-        transaction.on_commit(partial(geocode_addresses.enqueue, addresses))
-
-
 def appointments_of(
     member: Membership, technician: Membership, start: datetime, end: datetime
 ) -> QuerySet[Appointment]:
@@ -89,7 +78,8 @@ def two_days(member: Membership, technician: Membership, today: date | None = No
     bounds = [day_bounds(day.day) for day in days]
     rows = list(appointments_of(member, technician, bounds[0][0], bounds[-1][1]))
     lookup = for_addresses(row.place for row in rows)
-    _queue_geocoding(lookup.missing)
+    # looked up in the background (as the day map does): the next visit has coordinates
+    geocoding.look_up_later(lookup.missing)
     for day, (start, end) in zip(days, bounds, strict=True):
         for row in rows:
             if row.starts_at < end and row.ends_at > start:
