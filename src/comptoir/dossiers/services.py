@@ -453,20 +453,9 @@ def add_document(
     check_storage(org, 0 if _has_blob(org, sha256) else size)
     with transaction.atomic():
         _keep_blob(org, sha256, size, upload)
-        document = Document(
-            organization=org,
-            dossier=dossier,
-            kind=kind,
-            name=filename,
-            content_type=content_type,
-            size=size,
-            sha256=sha256,
-            uploaded_by=actor,
-            source=_source(actor),
+        document = _list_document(
+            dossier, kind, filename, content_type, sha256=sha256, size=size, actor=actor
         )
-        document.file.name = blob_path(org, sha256)
-        document.save()
-        exchange.touch(dossier, source=_source(actor))
         audit.record(
             "document.add",
             organization=org,
@@ -475,6 +464,35 @@ def add_document(
             object_repr=f"{dossier.number} — {filename}",
             after={"dossier": dossier.number, "name": filename, "size": size, "sha256": sha256},
         )
+    return document
+
+
+def _list_document(
+    dossier: Dossier,
+    kind: str,
+    name: str,
+    content_type: str,
+    *,
+    sha256: str,
+    size: int,
+    actor: User | None,
+) -> Document:
+    """Record a document of the dossier on stored bytes; the dossier's head follows."""
+    org = dossier.organization
+    document = Document(
+        organization=org,
+        dossier=dossier,
+        kind=kind,
+        name=name,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor,
+        source=_source(actor),
+    )
+    document.file.name = blob_path(org, sha256)
+    document.save()
+    exchange.touch(dossier, source=_source(actor))
     return document
 
 
@@ -577,20 +595,15 @@ def _write_version(
     org = dossier.organization
     if previous is not None:
         Document.objects.filter(pk=previous.pk).update(removed_at=timezone.now())
-    document = Document(
-        organization=org,
-        dossier=dossier,
-        kind=previous.kind if previous else exchange.kind_for(name),
-        name=name,  # as the client wrote it (a case-only change of a name is kept)
-        content_type=exchange.content_type_for(name),
-        size=size,
+    document = _list_document(
+        dossier,
+        previous.kind if previous else exchange.kind_for(name),
+        name,  # as the client wrote it (a case-only change of a name is kept)
+        exchange.content_type_for(name),
         sha256=sha256,
-        uploaded_by=actor,
-        source=_source(actor),
+        size=size,
+        actor=actor,
     )
-    document.file.name = blob_path(org, sha256)
-    document.save()
-    exchange.touch(dossier, source=_source(actor))
     audit.record(
         "document.replace" if previous else "document.add",
         organization=org,
