@@ -387,23 +387,7 @@ class FakeHub:
         )
         done = len(rows) <= limit
         rows = rows[:limit]
-        results = []
-        for d in rows:
-            doc = d.doc or d.revisions[d.head_rev]
-            results.append(
-                {
-                    "id": d.id,
-                    "number": doc["number"],
-                    "year": doc["year"],
-                    "rev": d.head_rev,
-                    "seq": d.seq,
-                    "deleted": d.deleted,
-                    "quarantined_until": d.quarantined_until,
-                    "conflict": bool(d.conflicts),
-                    "size": sum(f["size"] for f in doc.get("files", [])),
-                    "planned": d.planned,
-                }
-            )
+        results = [self.feed_entry(d) for d in rows]
         last = results[-1]["seq"] if results else since
         return (
             200,
