@@ -3,6 +3,8 @@ subscription address, the organisation's settings; and the ICS feed itself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,9 +35,11 @@ from comptoir.agenda.selectors import (
 )
 from comptoir.core.access import by_public_id, org_page
 from comptoir.core.errors import DomainError
+from comptoir.core.forms import style_fields
 from comptoir.core.models import Membership
 from comptoir.core.roles import Action, Resource
 from comptoir.dossiers import listing
+from comptoir.dossiers.models import Dossier
 
 VIEWS = {"dayGridMonth", "timeGridWeek", "timeGridDay", "listWeek"}
 
@@ -81,39 +85,58 @@ def calendar(request: HttpRequest, member: Membership) -> HttpResponse:
     )
 
 
-@org_page(Resource.CALENDAR, Action.ADD, name="agenda-appointment-add", methods=("GET", "POST"))
-def appointment_add(request: HttpRequest, member: Membership) -> HttpResponse:
+@dataclass
+class Booking:
+    """The appointment form of a page, its dossier, and what a POST of it gave."""
+
+    form: AppointmentForm
+    dossier: Dossier | None
+    overlap: bool = False  # a double booking: the same form, ticked "Book anyway", books
+    made: Appointment | None = None
+
+
+def book(request: HttpRequest, member: Membership, params: Mapping[str, str]) -> Booking:
+    """The agenda's and the phone's "new appointment": the form (initial values from
+    `params`), and on a valid POST the appointment booked, or the refusal shown on the
+    field it names."""
     defaults = services.settings_for(member.organization)
     dossier = None
     dossier_id = request.POST.get("dossier") or request.GET.get("dossier")
     if dossier_id:
         dossier = by_public_id(listing.with_related(listing.base_queryset(member)), dossier_id)
-    initial = initial_from(request.GET, member, defaults.default_duration)
+    initial = initial_from(params, member, defaults.default_duration)
     form = AppointmentForm(member, request.POST or None, initial=initial, initial_dossier=dossier)
-    overlap = False
+    booking = Booking(form, dossier)
     if request.method == "POST" and form.is_valid():
         try:
-            made = services.create_appointment(
+            booking.made = services.create_appointment(
                 member,
                 services.AppointmentInput(**form.values()),
                 actor=acting_user(request),
                 confirm_overlap=form.cleaned_data["confirm_overlap"],
             )
         except services.DoubleBooking as exc:
-            overlap = True
+            booking.overlap = True
             form.add_error(None, exc.message)
         except DomainError as exc:
             field = exc.details.get("field") if isinstance(exc.details, dict) else None
             form.add_error(field if field in form.fields else None, exc.message)
-        else:
-            messages.success(request, _("Appointment saved."))
-            start = timezone.localtime(made.starts_at)
-            url = reverse("agenda:calendar", kwargs={"org": member.organization.slug})
-            return redirect(f"{url}?date={start.date().isoformat()}")
+            style_fields(form)  # the field it names shows as invalid
+    return booking
+
+
+@org_page(Resource.CALENDAR, Action.ADD, name="agenda-appointment-add", methods=("GET", "POST"))
+def appointment_add(request: HttpRequest, member: Membership) -> HttpResponse:
+    booking = book(request, member, request.GET)
+    if booking.made is not None:
+        messages.success(request, _("Appointment saved."))
+        start = timezone.localtime(booking.made.starts_at)
+        url = reverse("agenda:calendar", kwargs={"org": member.organization.slug})
+        return redirect(f"{url}?date={start.date().isoformat()}")
     return render(
         request,
         "agenda/appointment_form.html",
-        {"form": form, "dossier": dossier, "overlap": overlap},
+        {"form": booking.form, "dossier": booking.dossier, "overlap": booking.overlap},
     )
 
 

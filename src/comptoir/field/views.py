@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from comptoir.accounts.models import acting_user
-from comptoir.agenda import services as agenda_services
-from comptoir.agenda.forms import AppointmentForm, initial_from
+from comptoir.agenda import views as agenda_views
 from comptoir.agenda.selectors import calendar_technicians
 from comptoir.core.access import by_public_id, org_page
 from comptoir.core.errors import DomainError
@@ -180,41 +179,25 @@ def _next_hour() -> dict[str, str]:
 
 @org_page(Resource.CALENDAR, Action.ADD, name="field-appointment-add", methods=("GET", "POST"))
 def appointment_add(request: HttpRequest, member: Membership) -> HttpResponse:
-    defaults = agenda_services.settings_for(member.organization)
-    dossier = None
-    dossier_id = request.POST.get("dossier") or request.GET.get("dossier")
-    if dossier_id:
-        dossier = by_public_id(listing.with_related(listing.base_queryset(member)), dossier_id)
-    params = {**_next_hour(), **request.GET.dict()}
-    initial = initial_from(params, member, defaults.default_duration)
-    form = AppointmentForm(member, request.POST or None, initial=initial, initial_dossier=dossier)
-    overlap = False
-    if request.method == "POST" and form.is_valid():
-        try:
-            made = agenda_services.create_appointment(
-                member,
-                agenda_services.AppointmentInput(**form.values()),
-                actor=acting_user(request),
-                confirm_overlap=form.cleaned_data["confirm_overlap"],
-            )
-        except agenda_services.DoubleBooking as exc:
-            overlap = True  # a warning: the same form, ticked "Book anyway", books
-            form.add_error(None, exc.message)
-        except DomainError as exc:
-            _form_error(form, exc)
-        else:
-            start = timezone.localtime(made.starts_at)
-            messages.success(
-                request,
-                _("Appointment saved: %(day)s at %(time)s.")
-                % {"day": f"{start:%d/%m/%Y}", "time": f"{start:%H:%M}"},
-            )
-            return _home(member)
+    booking = agenda_views.book(request, member, {**_next_hour(), **request.GET.dict()})
+    if booking.made is not None:
+        start = timezone.localtime(booking.made.starts_at)
+        messages.success(
+            request,
+            _("Appointment saved: %(day)s at %(time)s.")
+            % {"day": f"{start:%d/%m/%Y}", "time": f"{start:%H:%M}"},
+        )
+        return _home(member)
     return _page(
         request,
         member,
         "field/appointment_form.html",
-        {"form": form, "dossier": dossier, "overlap": overlap, "tab": "appointment"},
+        {
+            "form": booking.form,
+            "dossier": booking.dossier,
+            "overlap": booking.overlap,
+            "tab": "appointment",
+        },
     )
 
 
