@@ -33,7 +33,7 @@ from comptoir.agenda.selectors import (
     visible,
     with_details,
 )
-from comptoir.core.access import by_public_id, org_page
+from comptoir.core.access import org_page
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import style_fields
 from comptoir.core.models import Membership
@@ -103,7 +103,7 @@ def book(request: HttpRequest, member: Membership, params: Mapping[str, str]) ->
     dossier = None
     dossier_id = request.POST.get("dossier") or request.GET.get("dossier")
     if dossier_id:
-        dossier = by_public_id(listing.with_related(listing.base_queryset(member)), dossier_id)
+        dossier = listing.dossier_for(member, dossier_id)
     initial = initial_from(params, member, defaults.default_duration)
     form = AppointmentForm(member, request.POST or None, initial=initial, initial_dossier=dossier)
     booking = Booking(form, dossier)

@@ -158,7 +158,7 @@ def dossier_out(dossier: Dossier) -> dict[str, Any]:
 
 
 def _dossier(member: Membership, dossier_id: str, action: Action = Action.VIEW) -> Dossier:
-    return by_public_id(listing.with_related(listing.base_queryset(member, action)), dossier_id)
+    return listing.dossier_for(member, dossier_id, action)
 
 
 def _input(member: Membership, payload: DossierIn) -> services.DossierInput:

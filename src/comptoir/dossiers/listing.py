@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
-from comptoir.core.access import scoped
+from comptoir.core.access import by_public_id, scoped
 from comptoir.core.forms import StyledForm
 from comptoir.core.models import Membership
 from comptoir.core.roles import TECHNICIAN_ROLES, Action, Resource
@@ -202,6 +202,12 @@ def with_related(queryset: QuerySet[Dossier]) -> QuerySet[Dossier]:
     return queryset.select_related("ordering_party", "owner", "technician").prefetch_related(
         Prefetch("missions", queryset=missions)
     )
+
+
+def dossier_for(member: Membership, public_id: Any, action: Action = Action.VIEW) -> Dossier:
+    """One dossier the member may act on, with its related records; NotFound otherwise
+    (another organisation's, another technician's for an own-dossiers role)."""
+    return by_public_id(with_related(base_queryset(member, action)), public_id)
 
 
 def filtered(member: Membership, params: Any) -> tuple[DossierFilters, QuerySet[Dossier]]:

@@ -55,8 +55,7 @@ ROW_MARKS: list[RowMark] = []
 
 
 def _dossier(member: Membership, dossier_id: str, action: Action = Action.VIEW) -> Dossier:
-    queryset = listing.with_related(listing.base_queryset(member, action))
-    return by_public_id(queryset, dossier_id)
+    return listing.dossier_for(member, dossier_id, action)
 
 
 @org_page(Resource.DOSSIERS, Action.VIEW, name="dossier-list")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from comptoir.accounts.models import acting_user
 from comptoir.agenda import views as agenda_views
 from comptoir.agenda.selectors import calendar_technicians
-from comptoir.core.access import by_public_id, org_page
+from comptoir.core.access import org_page
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import style_fields
 from comptoir.core.models import Membership
@@ -62,7 +62,7 @@ def _form_error(form: Any, exc: DomainError) -> None:
 
 
 def _dossier(member: Membership, dossier_id: str, action: Action = Action.VIEW) -> Dossier:
-    return by_public_id(listing.with_related(listing.base_queryset(member, action)), dossier_id)
+    return listing.dossier_for(member, dossier_id, action)
 
 
 def _home(member: Membership) -> HttpResponse:
