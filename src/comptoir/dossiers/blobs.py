@@ -12,7 +12,7 @@ import itertools
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from django.core.files.base import ContentFile, File
@@ -43,11 +43,21 @@ def _part_name(folder: str) -> str:
 
 
 def _write_local(
-    root: str, name: str, chunks: Iterator[bytes], folders: set[str] | None = None
-) -> None:
+    root: str,
+    name: str,
+    chunks: Iterator[bytes],
+    folders: set[str] | None = None,
+    check: Callable[[], bool] | None = None,
+) -> bool:
+    """Write `name` under `root` through a temporary file beside it and a rename.
+
+    Without `check`, a name already there is kept as it is (its content is its name).
+    With it, the bytes are always read and the rename happens only when `check()` says
+    yes once they are written; False then, and nothing is left behind.
+    """
     final = os.path.join(root, name)
-    if os.path.exists(final):
-        return
+    if check is None and os.path.exists(final):
+        return True
     folder = os.path.dirname(final)
     if folders is None or folder not in folders:
         os.makedirs(folder, exist_ok=True)
@@ -64,7 +74,11 @@ def _write_local(
         with os.fdopen(handle, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
+        if check is not None and not check():
+            os.unlink(temporary)
+            return False
         os.replace(temporary, final)
+        return True
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -121,21 +135,9 @@ def put_checked(org: Organization, sha256: str, chunks: Iterator[bytes]) -> bool
                 return False
             put_stream(org, sha256, spool)
         return True
-    final = os.path.join(root, blob_path(org, sha256))
-    folder = os.path.dirname(final)
-    os.makedirs(folder, exist_ok=True)
-    temporary = _part_name(folder)
-    try:
-        with open(temporary, "xb") as out:
-            for chunk in hashed():
-                out.write(chunk)
-        if hasher.hexdigest() != sha256:
-            return False
-        os.replace(temporary, final)
-        return True
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    return _write_local(
+        root, blob_path(org, sha256), hashed(), check=lambda: hasher.hexdigest() == sha256
+    )
 
 
 def put_stream(org: Organization, sha256: str, stream: BinaryIO) -> str:
