@@ -4,13 +4,17 @@ through every station call (feed, fetch, push, conflicts, resolve)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from comptoir.dossiers import exchange
 from comptoir.dossiers.models import Dossier, DossierRevision
-from comptoir.sync import configure
+from comptoir.sync import configure, services
 from comptoir.sync.models import Station
 from tests.agenda.factories import a_dossier
 from tests.conftest import Persona, nothing_changes
@@ -132,3 +136,184 @@ def test_a_restricted_station_writes_its_technicians_dossier(people, dossiers):
     changed = {**cloud, "custom_fields": {"note": "vu sur place"}}
     result = station.push(item(changed, mine.revision)).json()["results"][0]
     assert result["status"] == "accepted", result
+
+
+# --- file downloads: blobs/fetch and GET blobs/{sha256} ----------------------------------
+
+
+@pytest.fixture
+def storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+    }
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def give_files(pusher: StationClient, dossier: Dossier, *files: bytes, base: str = "") -> str:
+    """`pusher` (a station that sees everything) sends `files` as the dossier's file list,
+    on its head or, with another `base`, as a conflict version; gives the push status."""
+    assert pusher.batch(list(files)).status_code == 200
+    changed = {**head(dossier), "files": document(files=list(files))["files"]}
+    result = pusher.push(item(changed, base or dossier.revision)).json()["results"][0]
+    assert result["status"] in {"accepted", "conflict"}, result
+    # the `operator` initials would reassign it (two personas here share theirs)
+    Dossier.objects.filter(pk=dossier.pk).update(technician=dossier.technician)
+    return str(result["status"])
+
+
+def batch_of(response: Any) -> list[tuple[str, bytes]]:
+    assert response.status_code == 200, response.content
+    header, _sep, rest = b"".join(response.streaming_content).partition(b"\n")
+    out = []
+    for entry in json.loads(header):
+        out.append((entry["sha256"], rest[: entry["size"]]))
+        rest = rest[entry["size"] :]
+    return out
+
+
+def unknown_file(station: StationClient, sha256: str) -> None:
+    """Both download calls answer for `sha256` exactly as for a hash the hub never had."""
+    absent = sha(b"never sent " + sha256.encode())
+    for extra in ({}, {"HTTP_RANGE": "bytes=0-3"}):
+        response = station.get(f"blobs/{sha256}", **extra)
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+        assert response.json() == station.get(f"blobs/{absent}", **extra).json()
+    response = station.post("blobs/fetch", {"hashes": [sha256]})
+    assert response.status_code == 404
+    expected = station.post("blobs/fetch", {"hashes": [absent]}).json()
+    assert response.json() == {**expected, "details": {"missing": [sha256]}}
+
+
+@pytest.mark.parametrize("persona", ["tech_own", "tech_station"])
+def test_a_restricted_station_cannot_download_another_technicians_file(
+    people, dossiers, storage, persona
+):
+    Dossier.objects.filter(pk=dossiers["mine"].pk).update(technician=people[persona].member)
+    office = pair_station(people, "PC bureau", "tech_all")
+    give_files(office, dossiers["theirs"], b"rapport de Claire")
+    station = pair_station(people, "Tablette", persona)
+    with nothing_changes():
+        unknown_file(station, sha(b"rapport de Claire"))
+
+
+def test_a_restricted_station_downloads_its_own_dossiers_files(people, dossiers, storage):
+    office = pair_station(people, "PC bureau", "tech_all")
+    mine, theirs = b"0123456789 mon rapport", b"leur rapport"
+    give_files(office, dossiers["mine"], mine)
+    give_files(office, dossiers["theirs"], theirs)
+    station = pair_station(people, "Tablette", "tech_own")
+    response = station.get(f"blobs/{sha(mine)}")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == mine
+    response = station.get(f"blobs/{sha(mine)}", HTTP_RANGE="bytes=2-5")
+    assert response.status_code == 206
+    assert response.content == b"2345"
+    assert response["Content-Range"] == f"bytes 2-5/{len(mine)}"
+    assert batch_of(station.post("blobs/fetch", {"hashes": [sha(mine)]})) == [(sha(mine), mine)]
+    response = station.post("blobs/fetch", {"hashes": [sha(mine), sha(theirs)]})
+    assert response.status_code == 404
+    assert response.json()["details"] == {"missing": [sha(theirs)]}
+
+
+def test_a_dossier_the_station_holds_gives_its_files(people, dossiers, storage):
+    """Reassigned to another technician, a dossier the station made stays readable."""
+    station = pair_station(people, "Tablette", "tech_own")
+    data = b"photo prise sur place"
+    assert station.batch([data]).status_code == 200
+    doc = document("2026-00901", files=[data])
+    assert station.push(item(doc)).json()["results"][0]["status"] == "accepted"
+    Dossier.objects.filter(public_id=doc["id"]).update(technician=people["tech_all"].member)
+    assert station.get(f"blobs/{sha(data)}").status_code == 200
+    assert batch_of(station.post("blobs/fetch", {"hashes": [sha(data)]})) == [(sha(data), data)]
+    unknown_file(pair_station(people, "Tablette 2", "tech_own"), sha(data))  # does not hold it
+
+
+def test_removed_and_conflict_files_follow_their_dossier(people, dossiers, storage):
+    """A file replaced since, or only in a conflict version: readable with its dossier."""
+    office = pair_station(people, "PC bureau", "tech_all")
+    old, new, conflict, their_conflict = b"v1", b"v2", b"version du bureau", b"leur version"
+    give_files(office, dossiers["mine"], old)
+    give_files(office, dossiers["mine"], new)  # same name: the first document is removed
+    stale = "1-" + "0" * 32
+    assert give_files(office, dossiers["mine"], conflict, base=stale) == "conflict"
+    assert give_files(office, dossiers["theirs"], their_conflict, base=stale) == "conflict"
+    station = pair_station(people, "Tablette", "tech_own")
+    wanted = [sha(old), sha(new), sha(conflict)]
+    got = batch_of(station.post("blobs/fetch", {"hashes": wanted}))
+    assert got == [(sha(old), old), (sha(new), new), (sha(conflict), conflict)]
+    assert station.get(f"blobs/{sha(conflict)}").status_code == 200
+    unknown_file(station, sha(their_conflict))
+
+
+def test_a_station_that_sees_everything_downloads_every_file(people, dossiers, storage):
+    office = pair_station(people, "PC bureau", "tech_all")
+    mine, theirs = b"mon rapport", b"leur rapport"
+    give_files(office, dossiers["mine"], mine)
+    give_files(office, dossiers["theirs"], theirs)
+    unknown_file(pair_station(people, "Tablette", "tech_own"), sha(theirs))
+    for persona in ("tech_all", "admin"):
+        station = pair_station(people, f"PC {persona}", persona)
+        got = batch_of(station.post("blobs/fetch", {"hashes": [sha(theirs), sha(mine)]}))
+        assert got == [(sha(theirs), theirs), (sha(mine), mine)]
+        response = station.get(f"blobs/{sha(theirs)}", HTTP_RANGE="bytes=0-3")
+        assert response.status_code == 206
+        assert response.content == theirs[:4]
+
+
+def test_the_check_costs_one_query_and_none_when_the_station_sees_everything(
+    people, dossiers, storage, django_assert_num_queries
+):
+    office = pair_station(people, "PC bureau", "tech_all")
+    data = b"mon rapport"
+    give_files(office, dossiers["mine"], data)
+    restricted = pair_station(people, "Tablette", "tech_own")
+    calls = {
+        "get": lambda station: station.get(f"blobs/{sha(data)}"),
+        "fetch": lambda station: station.post("blobs/fetch", {"hashes": [sha(data)]}),
+    }
+    counts = {}
+    for name, station in (("office", office), ("restricted", restricted)):
+        for call, send in calls.items():
+            for _again in range(2):  # the second call: the station's `last_seen_at` is fresh
+                with CaptureQueriesContext(connection) as queries:
+                    assert send(station).status_code == 200
+            counts[name, call] = len(queries)
+    assert counts["restricted", "get"] == counts["office", "get"] + 1
+    assert counts["restricted", "fetch"] == counts["office", "fetch"] + 1
+    for station, queries in ((office, 0), (restricted, 1)):
+        found = Station.objects.select_related("organization", "membership").get(
+            public_id=station.station_id
+        )
+        with django_assert_num_queries(queries):
+            assert services.readable_hashes(found, [sha(data)] * 3) == {sha(data)}
+
+
+def test_a_forbidden_hash_answers_like_an_unknown_or_another_organisations_one(
+    people, dossiers, storage
+):
+    from tests.sync.test_protocol import pair_station_for_outsider
+
+    office = pair_station(people, "PC bureau", "tech_all")
+    mine, theirs, globex, absent = b"mon rapport", b"leur rapport", b"rapport Globex", b"?"
+    give_files(office, dossiers["mine"], mine)
+    give_files(office, dossiers["theirs"], theirs)
+    outsider = pair_station_for_outsider(people)
+    outsider_doc = document("2026-00500", files=[globex])
+    assert outsider.batch([globex]).status_code == 200
+    assert outsider.push(item(outsider_doc)).json()["results"][0]["status"] == "accepted"
+    assert outsider.get(f"blobs/{sha(globex)}").status_code == 200
+    station = pair_station(people, "Tablette", "tech_own")
+    for data in (theirs, globex, absent):
+        unknown_file(station, sha(data))
+    wanted = [sha(mine), sha(globex), sha(theirs), sha(absent)]
+    response = station.post("blobs/fetch", {"hashes": wanted})
+    assert response.status_code == 404
+    assert response.json()["details"] == {"missing": wanted[1:]}

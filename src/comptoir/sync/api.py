@@ -120,6 +120,10 @@ class StationOut(OutSchema):
     server_time: datetime
     quota: QuotaOut
     checkpoint: int
+    reread: int = Field(
+        description="Raised by “Relire depuis le début” on the web: while it is above the "
+        "last value the station honoured, the station reads the change feed from 0."
+    )
 
 
 def _station_out(station: Station) -> dict[str, Any]:
@@ -132,6 +136,7 @@ def _station_out(station: Station) -> dict[str, Any]:
         "server_time": timezone.now(),
         "quota": {"used": org.storage_used_bytes, "limit": org.plan.storage_quota_bytes},
         "checkpoint": station.checkpoint,
+        "reread": station.reread,
     }
 
 
@@ -446,7 +451,8 @@ def blobs_batch(request: HttpRequest, station: Station) -> Any:
 )
 @station_call
 def blobs_fetch(request: HttpRequest, station: Station, payload: HashesIn) -> HttpResponseBase:
-    length, body = services.fetch_batch(station.organization, payload.hashes)
+    readable = services.readable_hashes(station, payload.hashes)
+    length, body = services.fetch_batch(station.organization, payload.hashes, readable)
     response = StreamingHttpResponse(body, content_type=BATCH_TYPE)
     # A known length: the station reads one body, not thousands of chunks.
     response["Content-Length"] = str(length)
@@ -467,7 +473,8 @@ def blob_get(
 ) -> HttpResponseBase:
     org = station.organization
     sizes = services.blob_sizes(org, services._check_hashes([sha256]))
-    if sha256 not in sizes:
+    # A file of a dossier the station may not read is answered as one the hub lacks.
+    if sha256 not in sizes or not services.readable_hashes(station, [sha256]):
         raise NotFound(_("The hub does not have this file."))
     size = sizes[sha256]
     handle = blobs.open_blob(org, sha256)

@@ -18,7 +18,8 @@ from typing import Any, BinaryIO
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -210,6 +211,26 @@ def revoke_station(station: Station, *, actor: User | None) -> None:
     audit.record("station.revoke", organization=station.organization, actor=actor, target=station)
 
 
+@transaction.atomic
+def request_reread(station: Station, *, actor: User | None) -> int:
+    """Ask the station to read the whole change feed again from 0 at its next pass.
+
+    `reread` only grows (an F expression: two clicks are two requests); the station
+    records the last value it honoured once its feed pass is over, so a pass cut
+    short reads it all again. Returns the new value.
+    """
+    Station.objects.filter(pk=station.pk).update(reread=F("reread") + 1)
+    station.refresh_from_db(fields=["reread"])
+    audit.record(
+        "station.reread",
+        organization=station.organization,
+        actor=actor,
+        target=station,
+        after={"reread": station.reread},
+    )
+    return station.reread
+
+
 def station_for(token: ApiToken | None) -> Station:
     station = (
         Station.objects.select_related("organization__plan", "membership__user")
@@ -290,6 +311,47 @@ def visible_to(station: Station) -> Q:
     if sees_every_dossier(station.membership):
         return Q()
     return Q(technician=station.membership) | _held(station)
+
+
+def _conflict_files(dossiers: QuerySet[Dossier, Any]) -> RawSQL:
+    """The right side of `sha256__in=`: the hashes named in the `files` of the conflict
+    revisions of `dossiers` (a query of dossier keys). Those files have no document:
+    only a kept version becomes the file list; a head's files all have one."""
+    inner, params = dossiers.query.sql_with_params()
+    meta, quote = DossierRevision._meta, connection.ops.quote_name
+    table = quote(meta.db_table)
+    column = {field.name: f"r.{quote(str(field.column))}" for field in meta.concrete_fields}
+    document, dossier, is_conflict = column["document"], column["dossier"], column["is_conflict"]
+    if connection.vendor == "postgresql":
+        files = (
+            f"jsonb_array_elements(CASE WHEN jsonb_typeof({document} -> 'files') = 'array' "
+            f"THEN {document} -> 'files' ELSE '[]'::jsonb END) AS f"
+        )
+        sha = "f.value ->> 'sha256'"
+    else:
+        files, sha = f"json_each({document}, '$.files') AS f", "json_extract(f.value, '$.sha256')"
+    return RawSQL(  # noqa: S611 - names from the model, values as parameters
+        f"SELECT {sha} FROM {table} AS r, {files} "  # noqa: S608
+        f"WHERE {is_conflict} AND {dossier} IN ({inner})",
+        params,
+    )
+
+
+def readable_hashes(station: Station, hashes: list[str]) -> set[str]:
+    """Which of these blobs the station may download: all of them when it sees every
+    dossier (no query), else those that are the file of a document (current or removed)
+    or of a conflict revision of a dossier in `visible_to`. One query."""
+    wanted = list(dict.fromkeys(hashes))
+    if not wanted or sees_every_dossier(station.membership):
+        return set(wanted)
+    org = station.organization
+    visible = Dossier.objects.filter(organization=org).filter(visible_to(station)).values("pk")
+    documents = Document.objects.filter(organization=org, dossier__in=visible).values("sha256")
+    return set(
+        Blob.objects.filter(organization=org, sha256__in=one_of(wanted))
+        .filter(Q(sha256__in=documents) | Q(sha256__in=_conflict_files(visible)))
+        .values_list("sha256", flat=True)
+    )
 
 
 def feed_filter(station: Station, effective: dict[str, Any]) -> Q:
@@ -1106,11 +1168,18 @@ def blob_sizes(org: Organization, hashes: list[str]) -> dict[str, int]:
     )
 
 
-def fetch_batch(org: Organization, hashes: list[str]) -> tuple[int, Iterator[bytes]]:
+def fetch_batch(
+    org: Organization, hashes: list[str], readable: set[str] | None = None
+) -> tuple[int, Iterator[bytes]]:
     """The batch framing of these blobs (protocol.md): its length, and its bytes in pieces
-    of about 1 MiB (thousands of small blobs would otherwise be as many writes)."""
+    of about 1 MiB (thousands of small blobs would otherwise be as many writes).
+
+    A hash outside `readable` (`readable_hashes`) is answered as one the hub does not have.
+    """
     wanted = list(dict.fromkeys(_check_hashes(hashes)))
     sizes = blob_sizes(org, wanted)
+    if readable is not None:
+        sizes = {sha: size for sha, size in sizes.items() if sha in readable}
     absent = [sha for sha in wanted if sha not in sizes]
     if absent:
         raise NotFound(
