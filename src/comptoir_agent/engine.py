@@ -153,6 +153,7 @@ class SyncPass:
         self.today = state.today
         self.options = Options()
         self.quota: tuple[int, int] | None = None
+        self.reread: int | None = None  # a re-read asked on the web, not yet honoured
         self.trashed = 0
 
     @property
@@ -282,6 +283,12 @@ class SyncPass:
         if isinstance(quota, dict) and isinstance(quota.get("used"), int):
             limit = quota.get("limit")
             self.quota = (int(quota["used"]), int(limit) if isinstance(limit, int) else 0)
+        asked = info.get("reread") if isinstance(info, dict) else None
+        honoured = self._reread_done()
+        if isinstance(asked, bool) or not isinstance(asked, int):
+            asked = None
+        elif asked > honoured:
+            self.reread = asked  # honoured (recorded) by `_pull_feed`
         feed_filter = json.dumps(
             [
                 self.options.fetch_missing,
@@ -299,9 +306,27 @@ class SyncPass:
                 self.journal.set_meta("checkpoint", "0")
                 self.log.info("Options de récupération changées : relecture complète du cloud.")
             self.journal.set_meta("feed_filter", feed_filter)
+            if asked is not None and asked < honoured:
+                # The hub went back (restored): follow it, or its next request would be
+                # taken for one already honoured.
+                self.journal.set_meta("reread", str(asked))
+
+    def _reread_done(self) -> int:
+        """The last `reread` value of the hub that a feed pass honoured (0: none)."""
+        raw = self.journal.get_meta("reread", "0") or "0"
+        return int(raw) if raw.isdigit() else 0
 
     def _pull_feed(self) -> None:
         since = self.journal.checkpoint()
+        if self.reread is not None:
+            # Asked on the web (“Relire depuis le début”): the whole feed again, which only
+            # re-lists dossiers as a first pass does. The value is recorded with the last
+            # page only, so a pass cut short (or a lost answer) reads it all again.
+            self.log.info(
+                "Relecture complète demandée depuis le cloud : "
+                "la liste des dossiers est relue depuis le début."
+            )
+            since = 0
         while True:
             page = self.client.get(
                 self.client.org_path(f"sync/changes?since={since}&limit={MAX_FEED_PAGE}")
@@ -313,12 +338,15 @@ class SyncPass:
                     "Le cloud est revenu en arrière (sauvegarde restaurée ?) : "
                     "la liste des changements est relue depuis le début."
                 )
+            done = not isinstance(page, dict) or bool(page.get("done", True))
+            last = done or not results or next_seq == since
             with self.journal.transaction():
                 for item in results:
                     self._observe(item)
                 self.journal.set_meta("checkpoint", str(next_seq))
-            done = not isinstance(page, dict) or bool(page.get("done", True))
-            if done or not results or next_seq == since:
+                if last and self.reread is not None:
+                    self.journal.set_meta("reread", str(self.reread))
+            if last:
                 return
             since = next_seq
 

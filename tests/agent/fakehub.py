@@ -99,6 +99,7 @@ class StationRec:
     held: set[str] = field(default_factory=set)
     reports: list[dict[str, Any]] = field(default_factory=list)
     checkpoint: int = 0
+    reread: int = 0  # raised by the web's “Relire depuis le début”
 
 
 class FakeHub:
@@ -355,6 +356,7 @@ class FakeHub:
                 "server_time": "2026-11-20T10:00:00Z",
                 "quota": {"used": self.used(), "limit": self.quota_limit},
                 "checkpoint": st.checkpoint,
+                "reread": st.reread,
             },
             "json",
         )

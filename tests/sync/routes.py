@@ -64,6 +64,11 @@ ROUTES = {
         page("sync:station-code", station_id=a_station(people)),
         None,
     ),
+    "station-reread": lambda people, me: (
+        "POST",
+        page("sync:station-reread", station_id=a_station(people)),
+        None,
+    ),
     "station-revoke": lambda people, me: (
         "POST",
         page("sync:station-revoke", station_id=a_station(people)),

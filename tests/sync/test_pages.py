@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from comptoir.core.models import AuditEntry
 from comptoir.dossiers.models import Dossier, DossierRevision
 from comptoir.sync import configure, services
 from comptoir.sync.models import CloudCleanup, CloudOptions, Station
@@ -37,6 +38,85 @@ def test_a_duplicate_station_name_is_refused_on_the_form(people, station):
     assert response.status_code == 200
     assert shows(response, fr("A station named “%(name)s” already exists.") % {"name": "pc BUREAU"})
     assert Station.objects.count() == 1
+
+
+REREAD_HELP = (
+    "The station will read the whole list of the cloud's dossiers again at its next "
+    "synchronisation; no local file is deleted."
+)
+REREAD_DONE = (
+    "The station “%(name)s” will read the whole list of the cloud's dossiers again "
+    "at its next synchronisation."
+)
+
+
+def test_the_reread_button_raises_the_stations_counter(people, station):
+    """“Relire depuis le début”: +1 (each press counts), an audit entry, a message, and
+    the station reads it in `GET station`."""
+    admin = people["admin"]
+    page_url = f"/o/{admin.org.slug}/parametres/postes/{station.station_id}/"
+    page = admin.client().get(page_url)
+    assert b'data-testid="station-reread"' in page.content
+    assert shows(page, REREAD_HELP)
+    assert station.get("station").json()["reread"] == 0
+
+    response = admin.client().post(page_url + "relire/", follow=True)
+    assert response.redirect_chain == [(page_url, 302)]
+    assert shows(response, fr(REREAD_DONE) % {"name": "PC bureau"})
+    assert Station.objects.get().reread == 1
+    entry = AuditEntry.objects.get(action="station.reread")
+    assert (entry.actor, entry.object_id, entry.after) == (
+        admin.user,
+        station.station_id,
+        {"reread": 1},
+    )
+    assert station.get("station").json()["reread"] == 1
+
+    assert admin.client().post(page_url + "relire/").status_code == 302
+    assert Station.objects.get().reread == 2
+    assert AuditEntry.objects.filter(action="station.reread").count() == 2
+
+
+def test_a_role_that_may_not_manage_stations_cannot_ask_for_a_reread(people, station):
+    """Refused as on the station's other actions (403, same message)."""
+    for key in ("backoffice", "tech_all"):
+        someone = people[key]
+        page_url = f"/o/{someone.org.slug}/parametres/postes/{station.station_id}/"
+        revoke = someone.client().post(page_url + "revoquer/")
+        refused = someone.client().post(page_url + "relire/")
+        assert (refused.status_code, revoke.status_code) == (403, 403)
+        assert shows(refused, "Your role does not allow this action.")
+    assert Station.objects.get().reread == 0
+    assert not AuditEntry.objects.filter(action="station.reread").exists()
+
+
+def test_another_organisations_or_a_revoked_station_cannot_be_asked_to_reread(people, station):
+    admin, outsider = people["admin"], people["outsider"]
+    theirs, _code = services.add_station(
+        outsider.org, "PC Globex", member=outsider.member, actor=outsider.user
+    )
+    for slug in (admin.org.slug, outsider.org.slug):
+        url = f"/o/{slug}/parametres/postes/{theirs.public_id}/relire/"
+        assert admin.client().post(url).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.reread == 0
+    services.revoke_station(Station.objects.get(pk=station_pk(station)), actor=admin.user)
+    url = f"/o/{admin.org.slug}/parametres/postes/{station.station_id}/relire/"
+    assert admin.client().post(url).status_code == 404
+    assert Station.objects.get(pk=station_pk(station)).reread == 0
+    assert not AuditEntry.objects.filter(action="station.reread").exists()
+
+
+def test_opening_the_reread_address_changes_nothing(people, station):
+    admin = people["admin"]
+    url = f"/o/{admin.org.slug}/parametres/postes/{station.station_id}/relire/"
+    assert admin.client().get(url).status_code == 405
+    assert Station.objects.get().reread == 0
+    assert not AuditEntry.objects.filter(action="station.reread").exists()
+
+
+def station_pk(station) -> int:
+    return int(Station.objects.get(public_id=station.station_id).pk)
 
 
 def test_company_options_need_the_admin_password_once_set(people):

@@ -80,6 +80,9 @@ class Station(models.Model):
     agent_version = models.CharField(max_length=40, blank=True)
     platform = models.CharField(max_length=40, blank=True)
     checkpoint = models.BigIntegerField(default=0)
+    # Raised by “Relire depuis le début”: a station that has not honoured this value yet
+    # reads the whole change feed again from 0 at its next pass (see docs/sync/protocol.md).
+    reread = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
     reported_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path(f"{P}postes/<str:station_id>/code/", views.station_code, name="station-code"),
     path(f"{P}postes/<str:station_id>/revoquer/", views.station_revoke, name="station-revoke"),
+    path(f"{P}postes/<str:station_id>/relire/", views.station_reread, name="station-reread"),
     path(f"{P}volume/", views.volume, name="volume"),
     path(f"{P}volume/<int:cleanup_id>/annuler/", views.cleanup_cancel, name="cleanup-cancel"),
     path(

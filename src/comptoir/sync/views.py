@@ -172,6 +172,25 @@ def station_code(request: HttpRequest, member: Membership, station_id: str) -> H
     return _station_page(request, member, station, None, _pairing(request, station, code))
 
 
+@org_page(Resource.SETTINGS, Action.CHANGE, name="station-reread", methods=("POST",))
+def station_reread(request: HttpRequest, member: Membership, station_id: str) -> HttpResponse:
+    """“Relire depuis le début”: the station reads the whole change feed again at its next
+    pass (it re-lists every dossier, as on its first pass; nothing local is removed)."""
+    station = _station(member, station_id)
+    if station.revoked_at is not None:
+        raise NotFound(_("This station was revoked."))
+    services.request_reread(station, actor=request.user)  # type: ignore[arg-type]
+    messages.success(
+        request,
+        _(
+            "The station “%(name)s” will read the whole list of the cloud's dossiers again "
+            "at its next synchronisation."
+        )
+        % {"name": station.name},
+    )
+    return redirect("sync:station", org=member.organization.slug, station_id=station.public_id)
+
+
 @org_page(Resource.SETTINGS, Action.CHANGE, name="station-revoke", methods=("POST",))
 def station_revoke(request: HttpRequest, member: Membership, station_id: str) -> HttpResponse:
     station = _station(member, station_id)
