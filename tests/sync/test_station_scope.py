@@ -12,10 +12,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from comptoir.core.models import Organization
 from comptoir.dossiers import exchange
-from comptoir.dossiers.models import Dossier, DossierRevision
+from comptoir.dossiers.models import Document, Dossier, DossierRevision
 from comptoir.sync import configure, services
-from comptoir.sync.models import Station
+from comptoir.sync.models import Station, StationBlob
 from tests.agenda.factories import a_dossier
 from tests.conftest import Persona, nothing_changes
 from tests.sync.conftest import StationClient, document, item, pair_station
@@ -317,3 +318,221 @@ def test_a_forbidden_hash_answers_like_an_unknown_or_another_organisations_one(
     response = station.post("blobs/fetch", {"hashes": wanted})
     assert response.status_code == 404
     assert response.json()["details"] == {"missing": wanted[1:]}
+
+
+# --- naming a file in a push: a restricted station reads it, or has sent its bytes -------
+
+
+def absent_file_answer(station: StationClient) -> dict[str, Any]:
+    """The push answer for a file the hub never had (rejected: it writes nothing)."""
+    doc = document("2026-00999", files=[b"jamais envoye"])
+    result: dict[str, Any] = station.push(item(doc)).json()["results"][0]
+    assert result["code"] == "missing_blobs", result
+    return result
+
+
+def refused_as_missing(station: StationClient, result: dict[str, Any], *hashes: str) -> None:
+    """`result` is the answer a file the hub does not have gets, naming `hashes`."""
+    expected = absent_file_answer(station)
+    assert result == {**expected, "id": result["id"], "details": {"missing": sorted(hashes)}}
+
+
+def missing(station: StationClient, *hashes: str) -> list[str]:
+    response = station.post("blobs/missing", {"hashes": list(hashes)})
+    assert response.status_code == 200, response.content
+    return list(response.json()["missing"])
+
+
+def used_bytes(station: StationClient) -> int:
+    return Organization.objects.get(slug=station.org).storage_used_bytes
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one_by_one", "in_bulk"])
+def test_a_restricted_station_cannot_attach_a_file_it_only_knows_the_hash_of(
+    people, dossiers, storage, together
+):
+    office = pair_station(people, "PC bureau", "tech_all")
+    theirs, known, new = b"rapport de Claire", b"mon ancien rapport", b"photo du jour"
+    give_files(office, dossiers["theirs"], theirs)
+    give_files(office, dossiers["mine"], known)
+    station = pair_station(people, "Tablette", "tech_own")
+    assert station.batch([new]).json() == {"stored": [sha(new)], "existing": []}
+    stolen = document("2026-00910", files=[theirs])
+    own = document("2026-00911", files=[new])  # sent first: accepted as before
+    reused = document("2026-00912", files=[known])  # a file it reads already: not sent again
+    items = [item(stolen), item(own), item(reused)]
+    if together:  # the two new dossiers accepted are written in bulk
+        results = station.push(*items).json()["results"]
+    else:
+        results = [station.push(one).json()["results"][0] for one in items]
+    assert [result["status"] for result in results] == ["rejected", "accepted", "accepted"]
+    refused_as_missing(station, results[0], sha(theirs))
+    assert not Dossier.objects.filter(public_id=stolen["id"]).exists()
+    assert list(Document.objects.filter(sha256=sha(theirs)).values_list("dossier", flat=True)) == [
+        dossiers["theirs"].pk
+    ]
+    unknown_file(station, sha(theirs))
+    for data in (new, known):
+        assert station.get(f"blobs/{sha(data)}").status_code == 200
+
+
+def test_blobs_missing_asks_a_restricted_station_for_a_file_it_may_not_name(
+    people, dossiers, storage
+):
+    office = pair_station(people, "PC bureau", "tech_all")
+    theirs, mine = b"rapport de Claire", b"mon rapport"
+    give_files(office, dossiers["theirs"], theirs)
+    give_files(office, dossiers["mine"], mine)
+    absent = sha(b"jamais envoye")
+    wanted = [sha(theirs), sha(mine), absent]
+    station = pair_station(people, "Tablette", "tech_own")
+    assert missing(station, *wanted) == [sha(theirs), absent]
+    for persona in ("tech_all", "admin"):
+        assert missing(pair_station(people, f"PC {persona}", persona), *wanted) == [absent]
+    assert missing(office, *wanted) == [absent]
+
+
+def test_after_sending_the_bytes_in_a_batch_the_push_is_accepted(people, dossiers, storage):
+    office = pair_station(people, "PC bureau", "tech_all")
+    theirs = b"rapport de Claire"
+    give_files(office, dossiers["theirs"], theirs)
+    station = pair_station(people, "Tablette", "tech_own")
+    doc = document("2026-00920", files=[theirs])
+    with nothing_changes():
+        refused = station.push(item(doc)).json()["results"][0]
+    refused_as_missing(station, refused, sha(theirs))
+    before = used_bytes(station)
+    assert station.batch([theirs]).json() == {"stored": [], "existing": [sha(theirs)]}
+    assert used_bytes(station) == before  # the hub kept its copy: no quota
+    assert missing(station, sha(theirs)) == []
+    assert station.push(item(doc)).json()["results"][0]["status"] == "accepted"
+    assert station.get(f"blobs/{sha(theirs)}").status_code == 200  # its own dossier's file
+    # another restricted station still has to send them
+    assert missing(pair_station(people, "Tablette 2", "tech_own"), sha(theirs)) == [sha(theirs)]
+
+
+def upload(station: StationClient, data: bytes, *, cut: int | None = None) -> dict[str, Any]:
+    """Start an upload of `data` and send it (up to `cut` bytes); its last state."""
+    response = station.post("uploads", {"sha256": sha(data), "size": len(data)})
+    assert response.status_code == 201, response.content
+    state: dict[str, Any] = response.json()
+    if state["complete"]:
+        return state
+    end = len(data) if cut is None else cut
+    response = station.client().put(
+        station.url(f"uploads/{state['id']}"),
+        data[state["offset"] : end],
+        content_type="application/octet-stream",
+        headers={"Content-Range": f"bytes {state['offset']}-{end - 1}/{len(data)}"},
+    )
+    assert response.status_code == 200, response.content
+    return {**response.json(), "id": state["id"]}
+
+
+def test_after_sending_the_bytes_in_an_upload_the_push_is_accepted(people, dossiers, storage):
+    office = pair_station(people, "PC bureau", "tech_all")
+    theirs = b"plan de Claire " * 100
+    give_files(office, dossiers["theirs"], theirs)
+    assert upload(office, theirs)["complete"] is True  # the hub has it: nothing to send
+    station = pair_station(people, "Tablette", "tech_own")
+    doc = document("2026-00930", files=[theirs])
+    before = used_bytes(station)
+    state = upload(station, theirs, cut=10)  # an upload of its own, not “complete” at once
+    assert state["id"] and state["offset"] == 10 and state["complete"] is False
+    assert used_bytes(station) == before  # the hub has these bytes: no quota reserved
+    refused_as_missing(station, station.push(item(doc)).json()["results"][0], sha(theirs))
+    assert missing(station, sha(theirs)) == [sha(theirs)]
+    resumed = station.post("uploads", {"sha256": sha(theirs), "size": len(theirs)}).json()
+    assert (resumed["id"], resumed["offset"]) == (state["id"], 10)
+    response = station.client().put(
+        station.url(f"uploads/{state['id']}"),
+        theirs[10:],
+        content_type="application/octet-stream",
+        headers={"Content-Range": f"bytes 10-{len(theirs) - 1}/{len(theirs)}"},
+    )
+    assert response.status_code == 200 and response.json()["complete"] is True
+    assert used_bytes(station) == before
+    assert missing(station, sha(theirs)) == []
+    assert upload(station, theirs)["complete"] is True
+    assert station.push(item(doc)).json()["results"][0]["status"] == "accepted"
+
+
+def test_a_restricted_station_does_not_take_over_another_stations_upload(people, dossiers, storage):
+    office = pair_station(people, "PC bureau", "tech_all")
+    data = b"plan du bureau " * 100
+    started = upload(office, data, cut=len(data) - 5)
+    station = pair_station(people, "Tablette", "tech_own")
+    own = upload(station, data, cut=3)
+    assert own["id"] != started["id"] and own["offset"] == 3
+    # the office completes its own: the station must still finish sending hers
+    response = office.client().put(
+        office.url(f"uploads/{started['id']}"),
+        data[-5:],
+        content_type="application/octet-stream",
+        headers={"Content-Range": f"bytes {len(data) - 5}-{len(data) - 1}/{len(data)}"},
+    )
+    assert response.json()["complete"] is True
+    doc = document("2026-00940", files=[data])
+    refused_as_missing(station, station.push(item(doc)).json()["results"][0], sha(data))
+    assert upload(station, data)["complete"] is True  # hers, resumed at 3
+    assert station.push(item(doc)).json()["results"][0]["status"] == "accepted"
+    assert used_bytes(station) == len(data)  # counted once
+
+
+def test_a_restricted_station_cannot_resolve_to_a_file_it_may_not_name(people, dossiers, storage):
+    office = pair_station(people, "PC bureau", "tech_all")
+    theirs = b"rapport de Claire"
+    give_files(office, dossiers["theirs"], theirs)
+    station = pair_station(people, "Tablette", "tech_own")
+    mine = dossiers["mine"]
+    kept = {**head(mine), "files": document(files=[theirs])["files"]}
+    payload = {"keep": "local", "head_rev": mine.revision, "document": kept}
+    url = f"dossiers/{mine.public_id}/resolve"
+    with nothing_changes():
+        refused = station.post(url, payload)
+    assert refused.status_code == 422
+    absent = {**kept, "files": document(files=[b"jamais envoye"])["files"]}
+    expected = station.post(url, {**payload, "document": absent}).json()
+    assert refused.json() == {**expected, "details": {"missing": [sha(theirs)]}}
+    assert station.batch([theirs]).status_code == 200
+    assert station.post(url, payload).status_code == 200
+    Dossier.objects.filter(pk=mine.pk).update(technician=mine.technician)  # see `give_files`
+    assert station.get(f"blobs/{sha(theirs)}").status_code == 200
+
+
+def test_a_station_that_sees_everything_pays_no_query_for_it(
+    people, dossiers, storage, django_assert_num_queries
+):
+    office = pair_station(people, "PC bureau", "tech_all")
+    restricted = pair_station(people, "Tablette", "tech_own")
+    counts = {}
+    for name, station in (("office", office), ("restricted", restricted)):
+        for again in range(2):  # the second time: the station's `last_seen_at` is fresh
+            files = [f"{name} {again} {index}".encode() for index in range(3)]
+            with CaptureQueriesContext(connection) as queries:
+                assert station.batch(files).status_code == 200
+            counts[name, "batch"] = len(queries)
+            with CaptureQueriesContext(connection) as queries:
+                assert missing(station, *map(sha, files)) == []
+            counts[name, "missing"] = len(queries)
+            docs = [
+                document(f"2026-{name[0]}{again}{index}", files=files[index : index + 2])
+                for index in range(2)
+            ]
+            with CaptureQueriesContext(connection) as queries:
+                results = station.push(*map(item, docs)).json()["results"]
+            assert [result["status"] for result in results] == ["accepted"] * 2
+            counts[name, "push"] = len(queries)
+    assert counts["restricted", "batch"] == counts["office", "batch"] + 1  # what it sent
+    assert counts["restricted", "missing"] == counts["office", "missing"]  # one query each
+    assert counts["restricted", "push"] == counts["office", "push"] + 1  # one for the batch
+    found = Station.objects.select_related("organization", "membership").get(
+        public_id=office.station_id
+    )
+    hashes = [sha(b"office 1 0"), sha(b"ailleurs")]
+    with django_assert_num_queries(0):
+        assert services.nameable_hashes(found, hashes) == set(hashes)
+        services.remember_sent(found, hashes)
+    with django_assert_num_queries(1):
+        assert services.missing_for(found, hashes) == [sha(b"ailleurs")]
+    assert not StationBlob.objects.filter(station=found).exists()

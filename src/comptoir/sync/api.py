@@ -349,6 +349,7 @@ def resolve(request: HttpRequest, station: Station, dossier_id: str, payload: Re
         document=payload.document,
         source=f"station:{station.name}",
         actor=station.membership.user,
+        station=station,
     )
     return {"rev": dossier.revision, "seq": dossier.change_seq}
 
@@ -406,11 +407,11 @@ class MissingOut(OutSchema):
 @router.post(
     "/orgs/{org}/sync/blobs/missing",
     response={200: MissingOut, **ERRORS},
-    summary="Which of these SHA-256 the hub does not have",
+    summary="Which of these SHA-256 the station must send before naming them in a push",
 )
 @station_call
 def blobs_missing(request: HttpRequest, station: Station, payload: HashesIn) -> Any:
-    return {"missing": services.missing(station.organization, payload.hashes)}
+    return {"missing": services.missing_for(station, payload.hashes)}
 
 
 class BatchOut(OutSchema):
@@ -441,7 +442,10 @@ def blobs_batch(request: HttpRequest, station: Station) -> Any:
             _("Send the files with Content-Type: %(type)s.") % {"type": BATCH_TYPE},
             code="unsupported_media_type",
         )
-    return services.store_batch(station.organization, request, _length(request))  # type: ignore[arg-type]
+    stored = services.store_batch(station.organization, request, _length(request))  # type: ignore[arg-type]
+    # the station sent these bytes, checked against their hash: it may name them in a push
+    services.remember_sent(station, [*stored["stored"], *stored["existing"]])
+    return stored
 
 
 @router.post(

@@ -132,6 +132,24 @@ class StationDossier(models.Model):
         return f"{self.station_id}:{self.dossier_id}"
 
 
+class StationBlob(models.Model):
+    """A blob whose bytes a station sent itself (a batch or an upload whose hash the hub
+    checked): kept for the stations that see only their own dossiers, which may name
+    in a push only the files they may read or have sent (docs/sync/protocol.md)."""
+
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["station", "sha256"], name="station_blob_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station_id}:{self.sha256[:12]}"
+
+
 class Upload(models.Model):
     """A resumable upload of one large blob, in chunks kept in the storage."""
 

@@ -48,6 +48,7 @@ from comptoir.sync.models import (
     UPLOAD_TTL,
     PairingCode,
     Station,
+    StationBlob,
     StationDossier,
     Upload,
 )
@@ -337,21 +338,81 @@ def _conflict_files(dossiers: QuerySet[Dossier, Any]) -> RawSQL:
     )
 
 
-def readable_hashes(station: Station, hashes: list[str]) -> set[str]:
-    """Which of these blobs the station may download: all of them when it sees every
-    dossier (no query), else those that are the file of a document (current or removed)
-    or of a conflict revision of a dossier in `visible_to`. One query."""
-    wanted = list(dict.fromkeys(hashes))
-    if not wanted or sees_every_dossier(station.membership):
-        return set(wanted)
+def _readable(station: Station) -> Q:
+    """A filter of `Blob`: the files of a document (current or removed) or of a conflict
+    revision of a dossier in `visible_to` (a station that sees only its own dossiers)."""
     org = station.organization
     visible = Dossier.objects.filter(organization=org).filter(visible_to(station)).values("pk")
     documents = Document.objects.filter(organization=org, dossier__in=visible).values("sha256")
+    return Q(sha256__in=documents) | Q(sha256__in=_conflict_files(visible))
+
+
+def readable_hashes(station: Station, hashes: list[str]) -> set[str]:
+    """Which of these blobs the station may download: all of them when it sees every
+    dossier (no query), else those in `_readable`. One query."""
+    wanted = list(dict.fromkeys(hashes))
+    if not wanted or sees_every_dossier(station.membership):
+        return set(wanted)
     return set(
-        Blob.objects.filter(organization=org, sha256__in=one_of(wanted))
-        .filter(Q(sha256__in=documents) | Q(sha256__in=_conflict_files(visible)))
+        Blob.objects.filter(organization=station.organization, sha256__in=one_of(wanted))
+        .filter(_readable(station))
         .values_list("sha256", flat=True)
     )
+
+
+# A station that sees only its own dossiers may name in a push (or a resolved version)
+# only the files it may read already or whose bytes it sent itself: knowing another
+# technician's hash must not let it attach that file to a dossier of its own, and then
+# download it. What it sent is recorded in `StationBlob`; `blobs/missing` asks it for
+# the bytes of any other hash, even one the hub stores (protocol.md).
+
+
+def _nameable(station: Station) -> Q:
+    """A filter of `Blob` for a restricted station: readable, or sent by the station."""
+    sent = StationBlob.objects.filter(station=station).values("sha256")
+    return _readable(station) | Q(sha256__in=sent)
+
+
+def nameable_hashes(station: Station, hashes: Iterable[str]) -> set[str]:
+    """Which of these hashes (blobs the hub stores) the station may name as a file: all
+    of them when it sees every dossier (no query), else those in `_nameable`. One query."""
+    wanted = list(dict.fromkeys(hashes))
+    if not wanted or sees_every_dossier(station.membership):
+        return set(wanted)
+    return set(
+        Blob.objects.filter(organization=station.organization, sha256__in=one_of(wanted))
+        .filter(_nameable(station))
+        .values_list("sha256", flat=True)
+    )
+
+
+def remember_sent(station: Station, hashes: Iterable[str]) -> None:
+    """Record that the station sent the bytes of these blobs (their hash checked by the
+    hub). Only for a restricted station: one that sees every dossier may name any file,
+    and pays no query."""
+    wanted = list(dict.fromkeys(hashes))
+    if not wanted or sees_every_dossier(station.membership):
+        return
+    StationBlob.objects.bulk_create(
+        [StationBlob(station=station, sha256=sha) for sha in wanted], ignore_conflicts=True
+    )
+
+
+def missing_for(station: Station, hashes: list[str]) -> list[str]:
+    """`blobs/missing` as the station is told: `missing`, and for a restricted station
+    also the stored blobs it may not name (`_nameable`), so that it sends their bytes.
+    One query either way."""
+    if sees_every_dossier(station.membership):
+        return missing(station.organization, hashes)
+    wanted = _check_hashes(hashes)
+    have = set(
+        Blob.objects.filter(
+            organization=station.organization, sha256__in=one_of(wanted), purged_at__isnull=True
+        )
+        .filter(_nameable(station))
+        .values_list("sha256", flat=True)
+    )
+    return [value for value in dict.fromkeys(wanted) if value not in have]
 
 
 def feed_filter(station: Station, effective: dict[str, Any]) -> Q:
@@ -500,6 +561,8 @@ def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
             purged_at__isnull=True,  # bytes removed by a clean-up must be sent again
         ).values_list("sha256", flat=True)
     )
+    # A file a restricted station may not name is one the hub does not have, for it.
+    known = nameable_hashes(station, known)
     materializer = exchange.Materializer(org)
     answered: dict[int, PushResult] = {}
     with transaction.atomic():
@@ -961,8 +1024,12 @@ def resolve(
     document: dict[str, Any] | None,
     source: str,
     actor: User | None,
+    station: Station | None = None,
 ) -> Dossier:
-    """Close a dossier's open conflicts; the kept version becomes the head. Nothing is deleted."""
+    """Close a dossier's open conflicts; the kept version becomes the head. Nothing is deleted.
+
+    A `station` (the caller of the station API) names only the files it may name
+    (`nameable_hashes`): any other is answered as missing."""
     if keep not in {"local", "cloud", "both"}:
         raise DomainError(_("`keep` must be local, cloud or both."), details={"field": "keep"})
     dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
@@ -991,6 +1058,8 @@ def resolve(
                 organization=dossier.organization, sha256__in=hashes, purged_at__isnull=True
             ).values_list("sha256", flat=True)
         )
+        if station is not None:
+            have = nameable_hashes(station, have)
         if hashes - have:
             raise Unprocessable(
                 _("Send the files first."),
@@ -1236,7 +1305,10 @@ def start_upload(station: Station, sha256: str, size: int) -> dict[str, Any]:
             details={"field": "sha256"},
         )
     expire_uploads(org)
-    if Blob.objects.filter(organization=org, sha256=sha256, purged_at__isnull=True).exists():
+    stored = Blob.objects.filter(organization=org, sha256=sha256, purged_at__isnull=True).exists()
+    # A restricted station sends even a stored file it may not name yet (`missing_for`):
+    # its own upload, whose bytes take no quota when the hub has them already.
+    if stored and nameable_hashes(station, [sha256]):
         return {"id": None, "offset": size, "chunk_size": CHUNK_SIZE, "complete": True}
     ongoing = (
         Upload.objects.filter(
@@ -1246,19 +1318,29 @@ def start_upload(station: Station, sha256: str, size: int) -> dict[str, Any]:
             completed_at__isnull=True,
             abandoned_at__isnull=True,
         )
+        # a restricted station resumes only its own: it proves it has every byte
+        .filter(Q() if sees_every_dossier(station.membership) else Q(station=station))
         .order_by("-updated_at")
         .first()
     )
     if ongoing is not None:
         return _upload_state(ongoing)
+    reserved = 0 if stored else size
     with transaction.atomic():  # the reservation is the upload's: both or neither
-        _reserve(org, size)
+        _reserve(org, reserved)
         upload = Upload.objects.create(
-            organization=org, station=station, sha256=sha256, size=size, reserved=size
+            organization=org, station=station, sha256=sha256, size=size, reserved=reserved
         )
     if size == 0:  # no chunk can carry an empty file: it is complete (or refused) now
         _assemble(upload)
+        _remember_upload(station, upload)
     return _upload_state(upload)
+
+
+def _remember_upload(station: Station, upload: Upload) -> None:
+    """A station that completed its own upload sent all of its bytes (`remember_sent`)."""
+    if upload.station_id == station.pk:
+        remember_sent(station, [upload.sha256])
 
 
 def upload_for(station: Station, public_id: str) -> Upload:
@@ -1329,6 +1411,7 @@ def put_chunk(
         locked.save(update_fields=["offset", "chunks", "updated_at"])
     if locked.offset == locked.size:
         _assemble(locked)
+        _remember_upload(station, locked)
     return _upload_state(locked)
 
 
