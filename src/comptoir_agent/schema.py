@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,16 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 def validate_dossier(doc: Any) -> list[str]:
     """Every violation of dossier.schema.json in `doc`, as French sentences; [] when valid."""
+    if _dossier_check()(doc):
+        return []  # the compiled check accepts exactly what the full walk accepts
     errors: list[str] = []
     _check(doc, dossier_schema(), "", errors)
     return errors
+
+
+@functools.cache
+def _dossier_check() -> Check:
+    return compile_check(dossier_schema())
 
 
 def validate(value: Any, schema: Mapping[str, Any]) -> list[str]:
@@ -54,6 +61,169 @@ def validate(value: Any, schema: Mapping[str, Any]) -> list[str]:
     errors: list[str] = []
     _check(value, schema, "", errors)
     return errors
+
+
+# --- the compiled check -------------------------------------------------------------------
+#
+# Thousands of dossiers go through the validator in one pass. Walking the schema for each
+# (looking up every keyword, building every location string) costs more than reading the
+# files; the schema is turned once into nested closures that answer only "valid or not",
+# with every keyword looked up in advance. The walk below still writes the messages, and
+# runs only for a document the closures refuse. Both follow the same rules: a test feeds
+# them the same documents and mutations.
+
+Check = Callable[[Any], bool]
+
+
+def _accept(_value: Any) -> bool:
+    return True
+
+
+def _type_check(names: list[str]) -> Check:
+    if names == ["string"]:
+        return lambda v: isinstance(v, str)
+    if names == ["object"]:
+        return lambda v: isinstance(v, dict)
+    if names == ["array"]:
+        return lambda v: isinstance(v, list)
+
+    def check(v: Any) -> bool:
+        return any(_is_type(v, name) for name in names)
+
+    return check
+
+
+def compile_check(schema: Mapping[str, Any]) -> Check:
+    """A function telling whether a value satisfies `schema` (the keywords `validate` knows)."""
+    steps: list[Check] = []
+    expected = schema.get("type")
+    names = [expected] if isinstance(expected, str) else list(expected or [])
+    if "const" in schema:
+        const = schema["const"]
+        steps.append(lambda v: _same(v, const))
+    if "enum" in schema:
+        options = list(schema["enum"])
+        if all(isinstance(option, str) for option in options):
+            allowed = frozenset(options)
+            steps.append(lambda v: isinstance(v, str) and v in allowed)
+        else:
+            steps.append(lambda v: any(_same(v, option) for option in options))
+    string = _string_check(schema)
+    number = _number_check(schema)
+    array = _array_check(schema)
+    obj = _object_check(schema)
+    # The common shapes get one closure each: a call per value, no loop over steps.
+    if not steps and names == ["string"]:
+        return lambda v: isinstance(v, str) and string(v)
+    if not steps and names == ["object"]:
+        return lambda v: isinstance(v, dict) and obj(v)
+    if not steps and names == ["array"]:
+        return lambda v: isinstance(v, list) and array(v)
+
+    def by_kind(v: Any) -> bool:
+        if isinstance(v, str):
+            return string(v)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return number(v)
+        if isinstance(v, list):
+            return array(v)
+        if isinstance(v, dict):
+            return obj(v)
+        return True
+
+    if names:
+        steps.insert(0, _type_check(names))
+    steps.append(by_kind)
+    if len(steps) == 1:
+        return by_kind
+
+    def check(v: Any) -> bool:
+        for step in steps:  # noqa: SIM110 (a loop: no generator made for each value)
+            if not step(v):
+                return False
+        return True
+
+    return check
+
+
+def _string_check(schema: Mapping[str, Any]) -> Check:
+    low = schema.get("minLength", 0)
+    high = schema.get("maxLength")
+    search = _regex(schema["pattern"]).search if "pattern" in schema else None
+    form = schema.get("format")
+    uuid = _regex(UUID_PATTERN).match
+    if not low and high is None and search is None and form not in ("date-time", "uuid"):
+        return _accept
+
+    def check(v: str) -> bool:
+        if len(v) < low or (high is not None and len(v) > high):
+            return False
+        if search is not None and not search(v):
+            return False
+        if form == "date-time" and not _is_datetime(v):
+            return False
+        return not (form == "uuid" and not uuid(v))
+
+    return check
+
+
+def _number_check(schema: Mapping[str, Any]) -> Check:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is None and high is None:
+        return _accept
+    return lambda v: (low is None or v >= low) and (high is None or v <= high)
+
+
+def _unique(value: list[Any]) -> bool:
+    if all(isinstance(item, str) for item in value):
+        return len(set(value)) == len(value)
+    keys = [json.dumps(item, sort_keys=True) for item in value]
+    return len(set(keys)) == len(keys)
+
+
+def _array_check(schema: Mapping[str, Any]) -> Check:
+    items = schema.get("items")
+    each = compile_check(items) if isinstance(items, Mapping) else None
+    unique = bool(schema.get("uniqueItems"))
+    if each is None and not unique:
+        return _accept
+
+    def check(v: list[Any]) -> bool:
+        if each is not None:
+            for item in v:
+                if not each(item):
+                    return False
+        return not unique or _unique(v)
+
+    return check
+
+
+def _object_check(schema: Mapping[str, Any]) -> Check:
+    properties = {name: compile_check(sub) for name, sub in schema.get("properties", {}).items()}
+    required = list(schema.get("required", []))
+    extra = schema.get("additionalProperties", True)
+    other: Check | None = compile_check(extra) if isinstance(extra, Mapping) else None
+    closed = extra is False
+
+    def check(v: dict[str, Any]) -> bool:
+        for name in required:
+            if name not in v:
+                return False
+        for name, item in v.items():
+            known = properties.get(name)
+            if known is not None:
+                if not known(item):
+                    return False
+            elif closed or (other is not None and not other(item)):
+                return False
+        return True
+
+    return check
+
+
+# --- the walk that writes the messages ------------------------------------------------------
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 def _is_type(value: Any, name: str) -> bool:
@@ -125,9 +295,7 @@ def _check_string(value: str, schema: Mapping[str, Any], loc: str, errors: list[
         errors.append(f"{where} : valeur {_show(value)} au format incorrect")
     if schema.get("format") == "date-time" and not _is_datetime(value):
         errors.append(f"{where} : date et heure ISO 8601 attendues, pas {_show(value)}")
-    if schema.get("format") == "uuid" and not _regex(
-        r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-    ).match(value):
+    if schema.get("format") == "uuid" and not _regex(UUID_PATTERN).match(value):
         errors.append(f"{where} : UUID attendu, pas {_show(value)}")
 
 

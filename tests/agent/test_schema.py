@@ -107,3 +107,59 @@ def test_not_an_object():
 def test_integer_accepts_integral_floats_only():
     assert validate(3.0, {"type": "integer"}) == []
     assert validate(3.5, {"type": "integer"}) != []
+
+
+ODD_VALUES = [
+    None, True, False, 0, 1, -1, 1.5, 3.0, 1989, 2200, 2201, "", "x", "x" * 300, "a/b",
+    "DPE", "dpe", "../x", "..", "2026-11-18", "2026-11-18T14:05:00Z", "a" * 64, "A" * 64,
+    "3F2B8C1E-7A4D-4E9B-9C55-0D1E2F3A4B5C", "3f2b8c1e-7a4d-4e9b-9c55-0d1e2f3a4b5c",
+    "48.5", "48,5", "house", "castle", [], ["dpe", "dpe"], ["dpe", "amiante"], [1, 1.0],
+    [True, 1], {}, {"name": "x"}, {"a": [1]}, [dict(FILE)], [dict(FILE, size=-1)],
+]  # fmt: skip
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def _mutations():
+    for path in _paths(EXAMPLE):
+        for value in [DELETE, *ODD_VALUES]:
+            doc = copy.deepcopy(EXAMPLE)
+            target = doc
+            for part in path[:-1]:
+                target = target[part]
+            if value is DELETE:
+                del target[path[-1]]
+            else:
+                target[path[-1]] = copy.deepcopy(value)
+            yield path, value, doc
+    for value in ODD_VALUES:
+        doc = copy.deepcopy(EXAMPLE)
+        doc["unknown"] = value
+        yield ("unknown",), value, doc
+        yield (), value, value
+
+
+def test_the_compiled_check_accepts_exactly_what_the_walk_accepts():
+    """validate_dossier answers from the compiled closures when they accept: they must
+    accept no document the message-writing walk refuses, and refuse none it accepts."""
+    from comptoir_agent.schema import compile_check, dossier_schema
+
+    schema = dossier_schema()
+    check = compile_check(schema)
+    count = refused = 0
+    for path, value, doc in _mutations():
+        walked = validate(doc, schema)
+        assert check(doc) == (walked == []), (path, value, walked)
+        assert validate_dossier(doc) == walked
+        count += 1
+        refused += bool(walked)
+    assert count > 1000 and 0 < refused < count  # both outcomes were exercised
