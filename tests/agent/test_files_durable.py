@@ -3,6 +3,7 @@ Linux, an fsync each elsewhere (or when syncfs fails)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -63,3 +64,35 @@ def test_directories_too(tmp_path, monkeypatch):
     calls = count_fsyncs(monkeypatch)
     files.fsync_all(folders, directories=True)
     assert len(calls) == len(folders)
+
+
+WEIRD_DOCS = [
+    {},
+    {"a": []},
+    {"a": {}, "b": [[], {}, [1, [2, {"c": None}]]]},
+    {"texte": 'é à “guillemets” \\ " \n \t \x00 \u2028 😀', "clé é": "v"},
+    {"n": [0, -1, 10**30, 1.5, -0.0, 1e-7, 1e300, float("inf"), float("-inf"), float("nan")]},
+    {"b": [True, False, None], "t": (1, "deux")},
+    {"missions": ["dpe", "amiante"], "files": [{"name": "a.pdf", "sha256": "a" * 64, "size": 3}]},
+]
+
+
+@pytest.mark.parametrize("doc", WEIRD_DOCS)
+def test_dossier_json_is_written_exactly_as_json_dumps_would(doc):
+    expected = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    assert files.json_bytes(doc) == expected
+
+
+def test_the_example_and_its_variants_are_written_exactly_as_json_dumps_would():
+    from tests.agent.test_schema import _mutations
+
+    for _path, _value, doc in _mutations():
+        if isinstance(doc, dict):
+            expected = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+            assert files.json_bytes(doc) == expected
+
+
+def test_what_json_dumps_converts_or_refuses_is_left_to_it():
+    assert files.json_bytes({1: "a", None: 2}) == b'{\n  "1": "a",\n  "null": 2\n}\n'
+    with pytest.raises(TypeError):
+        files.json_bytes({"a": {1, 2}})
