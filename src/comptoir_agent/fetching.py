@@ -42,7 +42,7 @@ from comptoir_agent.protocol import (
     MAX_BULK_DOSSIERS,
     canonical_json,
     chunked,
-    document_digest,
+    digest_of_canonical,
     with_manifest,
 )
 from comptoir_agent.schema import validate_dossier
@@ -97,7 +97,13 @@ class Fetcher:
             ready = self._prepare(fetched)
             for wave in _waves(ready):
                 self.state.check_cancel()
-                writes = [w for r, d, v in wave if (w := self.plan_write(r, d, v, d, hashes))]
+                # Where local files already hold a content: one journal query per wave.
+                sources = self.journal.files_with_hashes(
+                    f["sha256"] for _, doc, _ in wave for f in doc["files"]
+                )
+                writes = [
+                    w for r, d, v in wave if (w := self.plan_write(r, d, v, d, hashes, sources))
+                ]
                 self.write_all(writes, hashes)
 
     def _prepare(self, fetched: list[dict[str, Any]]) -> list[tuple[Record, dict[str, Any], str]]:
@@ -139,9 +145,14 @@ class Fetcher:
         rev: str,
         base_doc: dict[str, Any],
         hashes: Hashes,
+        sources: dict[str, list[tuple[str, str]]] | None = None,
         keep_replaced: bool = False,
     ) -> Write | None:
-        """Where the dossier goes and which blobs local files can supply; None if refused."""
+        """Where the dossier goes and which blobs local files can supply; None if refused.
+
+        `sources`: the journal's files per content (`Journal.files_with_hashes`) for at
+        least this document's files, when the caller has read them for many dossiers.
+        """
         wanted = f"{doc['year']}/{doc['number']}"
         rel = record.path or wanted
         if record.path and record.path != wanted and record.path.endswith(f"/{record.number}"):
@@ -171,9 +182,11 @@ class Fetcher:
             present = found
         record.path = rel
         copies: dict[str, Path] = {}
+        if sources is None:
+            sources = self.journal.files_with_hashes(f["sha256"] for f in doc["files"])
         for f in doc["files"]:
             if f["sha256"] not in copies:
-                source = self._local_copy(f["sha256"], hashes)
+                source = self._local_copy(sources.get(f["sha256"], []), hashes)
                 if source is not None:
                     copies[f["sha256"]] = source
         keep_replaced = keep_replaced or record.pushed_digest is not None
@@ -252,9 +265,10 @@ class Fetcher:
                 return None
         return {s.name: known[s.name].sha256 for s in stats}
 
-    def _local_copy(self, sha: str, hashes: Hashes) -> Path | None:
-        """A local file that still holds this content (copied instead of downloaded)."""
-        for dossier_id, name in self.journal.files_with_hash(sha):
+    def _local_copy(self, holders: list[tuple[str, str]], hashes: Hashes) -> Path | None:
+        """A local file that still holds a content (copied instead of downloaded), among
+        the files the journal last saw with it."""
+        for dossier_id, name in holders:
             owner = self.state.records.get(dossier_id)
             if owner is None or owner.path is None:
                 continue
@@ -385,12 +399,16 @@ class Fetcher:
         fresh = {
             s.name: FileHash(s.size, s.mtime_ns, wanted[s.name]) for s in stats if s.name in wanted
         }
-        written = with_manifest(doc, doc["files"])
-        base = with_manifest(write.base_doc, write.base_doc.get("files", []))
+        written = canonical_json(with_manifest(doc, doc["files"]))
+        base = (  # a pull writes the merge base itself: one encoding for both
+            written
+            if write.base_doc is doc
+            else canonical_json(with_manifest(write.base_doc, write.base_doc.get("files", [])))
+        )
         record.base_rev = write.rev
-        record.base_digest = document_digest(base)
-        record.base_doc = canonical_json(base).decode("utf-8")
-        record.local_digest = document_digest(written)
+        record.base_digest = digest_of_canonical(base)
+        record.base_doc = base.decode("utf-8")
+        record.local_digest = digest_of_canonical(written)
         record.local_signature = signature_of(json_stat, stats)
         record.number = doc.get("number")
         record.year = doc.get("year")

@@ -277,14 +277,21 @@ class Journal:
             [(dossier_id, name, h.size, h.mtime_ns, h.sha256) for name, h in hashes.items()],
         )
 
-    def files_with_hash(self, sha256: str) -> list[tuple[str, str]]:
-        """(dossier id, file name) of local files last seen with this content."""
-        return [
-            (str(d), str(n))
-            for d, n in self.db.execute(
-                "SELECT dossier, name FROM files WHERE sha256 = ?", (sha256,)
-            )
-        ]
+    def files_with_hashes(self, hashes: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """(dossier id, file name) of the local files last seen with each of these
+        contents: sha256 → [(dossier id, name)], contents no file holds left out."""
+        wanted = sorted(set(hashes))
+        found: dict[str, list[tuple[str, str]]] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in part)
+            for dossier, name, sha in self.db.execute(
+                f"SELECT dossier, name, sha256 FROM files WHERE sha256 IN ({marks}) "  # noqa: S608
+                "ORDER BY dossier, name",
+                part,
+            ):
+                found.setdefault(str(sha), []).append((str(dossier), str(name)))
+        return found
 
     # sent revisions ---------------------------------------------------------
 

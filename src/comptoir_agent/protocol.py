@@ -37,7 +37,12 @@ def canonical_json(doc: Mapping[str, Any]) -> bytes:
 
 def document_digest(doc: Mapping[str, Any]) -> str:
     """The first 32 hex digits of SHA-256 of the canonical document."""
-    return hashlib.sha256(canonical_json(doc)).hexdigest()[:32]
+    return digest_of_canonical(canonical_json(doc))
+
+
+def digest_of_canonical(canonical: bytes) -> str:
+    """`document_digest` of a document whose canonical bytes are already at hand."""
+    return hashlib.sha256(canonical).hexdigest()[:32]
 
 
 def with_manifest(doc: Mapping[str, Any], files: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

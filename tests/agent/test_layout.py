@@ -184,7 +184,7 @@ def test_journal_roundtrip_and_migrations(tmp_path):
     assert record.path == "2026/1" and record.remote_conflict is True
     assert again.record("id1") == record
     assert again.all_hashes() == {"id1": {"a.pdf": FileHash(1, 2, "s" * 64)}}
-    assert again.files_with_hash("s" * 64) == [("id1", "a.pdf")]
+    assert again.files_with_hashes(["s" * 64, "t" * 64]) == {"s" * 64: [("id1", "a.pdf")]}
     assert again.checkpoint() == 42
 
 
