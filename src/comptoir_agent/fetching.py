@@ -236,8 +236,8 @@ class Fetcher:
                 done.append(write)
             fsync_all([w.folder for w in done], directories=True)
             with self.journal.transaction():
-                for write in done:
-                    self._record(write, hashes)
+                fresh = {write.record.id: self._record(write, hashes) for write in done}
+                self.journal.set_many_hashes(fresh)
         finally:
             for path in large.values():
                 path.unlink(missing_ok=True)
@@ -390,8 +390,9 @@ class Fetcher:
                 move_to_trash(target, trash, f"{rel}/{target.name}", today)
             os.replace(tmp, target)
 
-    def _record(self, write: Write, hashes: Hashes) -> None:
-        """Move the merge base after a write (inside the caller's transaction)."""
+    def _record(self, write: Write, hashes: Hashes) -> dict[str, FileHash]:
+        """Move the merge base after a write (inside the caller's transaction); the files'
+        hashes to record in the journal are returned (recorded for many at once)."""
         record, doc, folder = write.record, write.doc, write.folder
         json_stat = (folder / DOSSIER_FILE).stat()
         _, stats, _ = list_folder(folder)
@@ -417,7 +418,6 @@ class Fetcher:
         record.pushed_rev = record.pushed_digest = None
         record.error = None
         self.journal.save(record)
-        self.journal.set_hashes(record.id, fresh)
         hashes[record.id] = fresh
         self.state.records[record.id] = record
         self.state.view.local[record.id] = Local(
@@ -428,6 +428,7 @@ class Fetcher:
             year=record.year,
             created_at=record.created_at,
         )
+        return fresh
 
 
 def document_problem(doc: Any, ident: str) -> str | None:

@@ -271,10 +271,22 @@ class Journal:
         return _HashesByDossier(self)
 
     def set_hashes(self, dossier_id: str, hashes: dict[str, FileHash]) -> None:
-        self.db.execute("DELETE FROM files WHERE dossier = ?", (dossier_id,))
+        self.set_many_hashes({dossier_id: hashes})
+
+    def set_many_hashes(self, by_dossier: Mapping[str, dict[str, FileHash]]) -> None:
+        """Replace the file hashes of several dossiers (three statements, not two each)."""
+        if not by_dossier:
+            return
+        self.db.executemany(
+            "DELETE FROM files WHERE dossier = ?", [(ident,) for ident in by_dossier]
+        )
         self.db.executemany(
             "INSERT INTO files(dossier, name, size, mtime_ns, sha256) VALUES (?, ?, ?, ?, ?)",
-            [(dossier_id, name, h.size, h.mtime_ns, h.sha256) for name, h in hashes.items()],
+            [
+                (ident, name, h.size, h.mtime_ns, h.sha256)
+                for ident, hashes in by_dossier.items()
+                for name, h in hashes.items()
+            ],
         )
 
     def files_with_hashes(self, hashes: Iterable[str]) -> dict[str, list[tuple[str, str]]]:

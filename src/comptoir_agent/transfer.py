@@ -480,6 +480,9 @@ class DownloadError(Exception):
     pass
 
 
+READ_PIECE = 1024 * 1024  # a batch's body is read by pieces this big
+
+
 def fetch_batch(client: HubClient, hashes: Sequence[str], progress: Progress) -> dict[str, bytes]:
     """One blobs/fetch request (≤ 32 MiB): the blobs the hub sent, each checked."""
     response = client.send(
@@ -492,16 +495,27 @@ def fetch_batch(client: HubClient, hashes: Sequence[str], progress: Progress) ->
         header_line = response.readline(1024 * 1024 * 4)
         headers = parse_batch_header(header_line)
         blobs: dict[str, bytes] = {}
-        for header in headers:
-            data = response.read(header.size)
-            if len(data) != header.size:
-                raise DownloadError("lot de documents tronqué")
-            if hashlib.sha256(data).hexdigest() != header.sha256:
-                raise DownloadError(f"document {header.sha256[:12]}… corrompu en route")
-            blobs[header.sha256] = data
-            progress.add(header.size)
-        rest = response.read()
-        if rest:
+        pending = bytearray()  # read by pieces of READ_PIECE, not one read per blob
+        index = 0
+        while index < len(headers):
+            while len(pending) < headers[index].size:
+                piece = response.read(max(READ_PIECE, headers[index].size - len(pending)))
+                if not piece:
+                    raise DownloadError("lot de documents tronqué")
+                pending += piece
+            used = 0
+            with memoryview(pending) as view:
+                while index < len(headers) and len(pending) - used >= headers[index].size:
+                    header = headers[index]
+                    data = bytes(view[used : used + header.size])
+                    if hashlib.sha256(data).hexdigest() != header.sha256:
+                        raise DownloadError(f"document {header.sha256[:12]}… corrompu en route")
+                    blobs[header.sha256] = data
+                    progress.add(header.size)
+                    used += header.size
+                    index += 1
+            del pending[:used]
+        if pending or response.read():
             raise DownloadError("octets en trop dans le lot de documents")
     except FramingError as exc:
         try:

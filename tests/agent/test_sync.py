@@ -682,3 +682,36 @@ def test_widening_the_fetch_options_reads_the_feed_again(hub, station):
     hub.station("PC bureau").options["fetch_missing"] = True
     assert station("sync").code == 0
     assert station.read(other_doc)["id"] == other_doc["id"]
+
+
+class _WholeResponse(_CutResponse):
+    """A complete answer: reads come back short only at its end, as http.client's do."""
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self.data.read(-1 if amt is None else amt)
+
+
+class _BodyClient(_CutClient):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data, chunked=False)
+        self.response = _WholeResponse(data, chunked=False)
+
+
+@pytest.mark.parametrize("piece", [1, 7, 100, 1024 * 1024])
+def test_a_batch_is_split_into_its_blobs_whatever_the_read_pieces(monkeypatch, piece):
+    from comptoir_agent import transfer
+    from comptoir_agent.protocol import encode_batch
+
+    monkeypatch.setattr(transfer, "READ_PIECE", piece)
+    contents = [b"", b"a" * 250, b"b", bytes(range(256)) * 3, b"", b"z" * 99]
+    pairs = [(hashlib.sha256(c).hexdigest(), c) for c in contents]
+    body = encode_batch(pairs)
+    got = fetch_batch(_BodyClient(body), [s for s, _ in pairs], Progress("", 0, False))  # type: ignore[arg-type]
+    assert got == dict(pairs)
+    with pytest.raises(DownloadError, match="octets en trop"):
+        fetch_batch(_BodyClient(body + b"!"), [s for s, _ in pairs], Progress("", 0, False))  # type: ignore[arg-type]
+    with pytest.raises(DownloadError, match="tronqué"):
+        fetch_batch(_BodyClient(body[:-1]), [s for s, _ in pairs], Progress("", 0, False))  # type: ignore[arg-type]
+    spoiled = body[:-1] + b"y"
+    with pytest.raises(DownloadError, match="corrompu"):
+        fetch_batch(_BodyClient(spoiled), [s for s, _ in pairs], Progress("", 0, False))  # type: ignore[arg-type]
