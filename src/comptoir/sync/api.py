@@ -292,7 +292,8 @@ class FetchOut(OutSchema):
 )
 @station_call
 def fetch(request: HttpRequest, station: Station, payload: FetchIn) -> Any:
-    return {"dossiers": services.fetch(station, payload.ids)}
+    # Already JSON: the head documents go out as stored (see services.fetch).
+    return HttpResponse(services.fetch(station, payload.ids), content_type="application/json")
 
 
 class RevisionOut(Schema):
