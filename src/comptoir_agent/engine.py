@@ -22,7 +22,7 @@ from comptoir_agent import __version__
 from comptoir_agent.client import HubError
 from comptoir_agent.fetching import Fetcher
 from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sync_dir
-from comptoir_agent.journal import Record
+from comptoir_agent.journal import FileHash, Record
 from comptoir_agent.layout import LocalDossier, name_problem, read_dossier, scan
 from comptoir_agent.planner import RED, Action, Context, Decision, Options, Plan, plan
 from comptoir_agent.protocol import (
@@ -174,9 +174,9 @@ class SyncPass:
             self._pull_feed()
         self._mark_partial_applies()
         the_plan = options_plan(self.state, self.options)
-        if self.options.enabled:
-            self._execute(the_plan)
-        final = options_plan(self.state, self.options)
+        acted = self._execute(the_plan) if self.options.enabled else False
+        # Nothing done, nothing changed: the plan is already the final one.
+        final = options_plan(self.state, self.options) if acted else the_plan
         if the_plan.deletes_held:
             final.stop = the_plan.stop
         return self._finish(final)
@@ -250,11 +250,12 @@ class SyncPass:
 
     def _persist_scan(self) -> None:
         seen: set[str] = set()
+        hashes: dict[str, dict[str, FileHash]] = {}
         with self.journal.transaction():
             for ident, dossier in self.view.scanned.items():
                 seen.add(ident)
                 record = self.records.get(ident) or Record(ident)
-                before = replace(record)
+                before = _scanned_fields(record)
                 record.path = dossier.path
                 if dossier.error is None:
                     record.number = dossier.number
@@ -263,10 +264,11 @@ class SyncPass:
                     record.local_signature = None if dossier.racy else dossier.signature
                     record.local_digest = dossier.digest
                     if dossier.hashes is not None:
-                        self.journal.set_hashes(ident, dossier.hashes)
-                if record != before or ident not in self.records:
+                        hashes[ident] = dossier.hashes
+                if _scanned_fields(record) != before or ident not in self.records:
                     self.journal.save(record)
                     self.records[ident] = record
+            self.journal.set_many_hashes(hashes)
             for ident, record in self.records.items():
                 if ident not in seen and record.path is not None:
                     record.path = None
@@ -382,7 +384,10 @@ class SyncPass:
 
     # execution --------------------------------------------------------------------------
 
-    def _execute(self, the_plan: Plan) -> None:
+    def _execute(self, the_plan: Plan) -> bool:
+        """Carry out the plan; False when it held nothing to do (the state is unchanged)."""
+        if not any(the_plan.ids(action) for action in _ACTING):
+            return False
         for ident in the_plan.ids(Action.ADOPT):
             self._adopt(ident)
         self.state.check_cancel()
@@ -402,6 +407,7 @@ class SyncPass:
                 for ident in forget:
                     self.journal.forget(ident)
                     self.records.pop(ident, None)
+        return True
 
     def _document(self, ident: str) -> LocalDossier | None:
         """The local document of a dossier, read again if the scan only used its cache."""
@@ -698,3 +704,19 @@ def _rejection(result: dict[str, Any]) -> str:
     if result.get("code") == "missing_blobs":
         message = "Documents manquants sur le cloud : renvoi au prochain passage"
     return f"Refusé par le cloud : {message}"
+
+
+# The actions `_execute` carries out; the others only give a dossier its colour.
+_ACTING = (Action.ADOPT, Action.PUSH, Action.APPLY, Action.TRASH, Action.FORGET)
+
+
+def _scanned_fields(record: Record) -> tuple[Any, ...]:
+    """What `_persist_scan` may change in a record (compared to skip unchanged rows)."""
+    return (
+        record.path,
+        record.number,
+        record.year,
+        record.created_at,
+        record.local_signature,
+        record.local_digest,
+    )

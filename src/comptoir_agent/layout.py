@@ -12,6 +12,7 @@ temporary files are not synced.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from comptoir_agent.files import TEMP_PREFIX
 from comptoir_agent.journal import FileHash, Record
@@ -93,8 +94,7 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-@dataclass(frozen=True)
-class FileStat:
+class FileStat(NamedTuple):  # a tuple: made for each of thousands of files per scan
     name: str
     size: int
     mtime_ns: int
@@ -156,19 +156,30 @@ def list_folder(folder: Path) -> tuple[os.stat_result | None, list[FileStat], li
         for entry in entries:
             if not entry.is_file(follow_symlinks=False):
                 continue
-            if entry.name == DOSSIER_FILE:
+            kind = _kind_of(entry.name)
+            if kind is _SYNCED:
+                st = entry.stat(follow_symlinks=False)
+                stats.append(FileStat(entry.name, st.st_size, st.st_mtime_ns))
+            elif kind is _JSON:
                 json_stat = entry.stat(follow_symlinks=False)
-                continue
-            if is_ignored(entry.name):
-                continue
-            problem = name_problem(entry.name)
-            if problem:
-                refused.append(problem)
-                continue
-            st = entry.stat(follow_symlinks=False)
-            stats.append(FileStat(entry.name, st.st_size, st.st_mtime_ns))
-    stats.sort(key=lambda s: s.name)
+            elif kind is not _IGNORED:
+                refused.append(kind)
+    stats.sort()  # by name: names are unique in a folder
     return json_stat, stats, refused
+
+
+_SYNCED, _JSON, _IGNORED = "synced", "json", "ignored"
+
+
+@functools.lru_cache(maxsize=8192)
+def _kind_of(name: str) -> str:
+    """What `list_folder` does with a file name: _SYNCED, _JSON, _IGNORED, or why it is
+    refused. Cached: the same names come back in folder after folder."""
+    if name == DOSSIER_FILE:
+        return _JSON
+    if is_ignored(name):
+        return _IGNORED
+    return name_problem(name) or _SYNCED
 
 
 def dossier_folders(root: Path) -> list[tuple[str, Path]]:
