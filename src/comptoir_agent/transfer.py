@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from comptoir_agent.client import HubClient, HubError, read_json
+from comptoir_agent.files import read_whole
 from comptoir_agent.journal import Journal
 from comptoir_agent.protocol import (
     HASH_READ_SIZE,
@@ -275,7 +276,7 @@ def _send_batch(
     headers: list[BlobHeader] = []
     for source in batch:
         try:
-            data = source.path.read_bytes()
+            data = read_whole(source.path)
         except OSError as exc:
             with lock:
                 outcome.failed[source.sha256] = f"fichier illisible {source.path.name!r} : {exc}"

@@ -96,3 +96,17 @@ def test_what_json_dumps_converts_or_refuses_is_left_to_it():
     assert files.json_bytes({1: "a", None: 2}) == b'{\n  "1": "a",\n  "null": 2\n}\n'
     with pytest.raises(TypeError):
         files.json_bytes({"a": {1, 2}})
+
+
+@pytest.mark.parametrize("size", [0, 1, 8192, 65536, 65537, 3 * 1024 * 1024 + 5])
+def test_read_whole_reads_every_byte(tmp_path, size):
+    path = tmp_path / "f.bin"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    assert files.read_whole(path) == data
+
+
+def test_read_whole_names_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught:
+        files.read_whole(tmp_path / "absent.pdf")
+    assert caught.value.filename == str(tmp_path / "absent.pdf")
