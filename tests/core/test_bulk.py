@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import pytest
 from django.db import IntegrityError, transaction
 
-from comptoir.core.bulk import insert_rows, one_of
-from comptoir.dossiers.models import Blob, Document, DossierRevision
+from comptoir.core.bulk import insert_objects, insert_rows, one_of
+from comptoir.dossiers.models import Blob, Document, Dossier, DossierRevision
 from tests.agenda.factories import a_dossier
 
 
@@ -76,3 +77,49 @@ def test_one_of_matches_a_long_list_in_one_parameter(people, count):
         )
     )
     assert found == {sha(i) for i in range(3, min(5, 3 + count))}
+
+
+def test_callable_uuid_defaults_are_random_version_4_uuids(people):
+    dossier = a_dossier(people)
+    org = dossier.organization
+    rows = [
+        {
+            "organization_id": org.pk,
+            "dossier_id": dossier.pk,
+            "name": f"f{i}",
+            "sha256": sha(i),
+            "size": i,
+        }
+        for i in range(200)
+    ]
+    insert_rows(Document, rows)
+    ids = list(Document.objects.filter(dossier=dossier).values_list("public_id", flat=True))
+    assert len(set(ids)) == 200
+    assert {value.version for value in ids} == {4}
+    assert {value.variant for value in ids} == {uuid.RFC_4122}
+
+
+def test_insert_objects_writes_the_instances_and_gives_them_their_keys(people):
+    model = a_dossier(people)
+    org = model.organization
+    objects = [
+        Dossier(
+            organization=org,
+            public_id=str(uuid.uuid4()).upper() if i == 0 else uuid.uuid4(),
+            number=f"BULK-{i}",
+            created_by=model.created_by,
+            change_seq=1000 + i,
+            year=model.year,
+            sequence=i,
+        )
+        for i in range(3)
+    ]
+    insert_objects(Dossier, objects, key="public_id")
+    for obj in objects:
+        stored = Dossier.objects.get(pk=obj.pk)
+        assert stored.number == obj.number and stored.change_seq == obj.change_seq
+        assert str(stored.public_id) == str(obj.public_id).lower()
+        assert not obj._state.adding
+    objects[1].number = "BULK-1b"
+    objects[1].save(update_fields=["number"])  # an UPDATE of the row, not a second INSERT
+    assert Dossier.objects.filter(organization=org, number__startswith="BULK-").count() == 3

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from comptoir.accounts import tokens
 from comptoir.accounts.models import ApiToken, User
 from comptoir.core import audit
-from comptoir.core.bulk import insert_rows, one_of
+from comptoir.core.bulk import insert_objects, insert_rows, one_of
 from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, Resource, Scope, spec_for
@@ -682,7 +682,7 @@ def _create_in_bulk(
             answered[index] = checked
         elif checked[3] is None:
             fresh[index] = checked[:3]
-    if len(fresh) < 2 or not connection.features.can_return_rows_from_bulk_insert:
+    if len(fresh) < 2:
         return answered
     seen_ids = {
         str(value)
@@ -722,7 +722,7 @@ def _create_in_bulk(
                 )
                 materializer.fill(dossier, document)
                 dossiers[index] = dossier
-            Dossier.objects.bulk_create(list(dossiers.values()))
+            insert_objects(Dossier, list(dossiers.values()), key="public_id")
             insert_rows(
                 Mission,
                 [
