@@ -71,9 +71,13 @@ def _write_local(
         os.unlink(temporary)
         handle = os.open(temporary, flags, 0o600)
     try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
+        try:
+            for chunk in chunks:  # os.write: no file object for each of thousands of blobs
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(handle, view) :]
+        finally:
+            os.close(handle)
         if check is not None and not check():
             os.unlink(temporary)
             return False
