@@ -8,6 +8,7 @@ import html
 import re
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -23,7 +24,7 @@ from comptoir.expenses.models import Receipt
 from tests.agenda.factories import a_dossier, book, list_everyone, paris, tomorrow
 from tests.conftest import nothing_changes
 from tests.expenses.conftest import JPEG, upload
-from tests.field.conftest import DOSSIER_FORM, receipt_form
+from tests.field.conftest import DOSSIER_FORM, Phone, pair_phone, receipt_form
 from tests.helpers import assert_outsider_gets_404, fr, shows
 
 HOME = "/o/acme/terrain/"
@@ -54,6 +55,14 @@ def hrefs(fragment: str) -> dict[str, str]:
 
 def sections(response) -> list[str]:
     return re.findall(r"<section class=\"mb-4\"(.*?)</section>", response.content.decode(), re.S)
+
+
+def phone_post(phone: Phone, url: str, data: dict[str, Any]) -> Any:
+    """A POST from the paired phone, with the CSRF token its pages hand out: the phone's
+    client checks it, as a browser does."""
+    form = phone.client.get("/o/acme/terrain/rendez-vous/nouveau/")
+    assert form.status_code == 200
+    return phone.client.post(url, {**data, "csrfmiddlewaretoken": form.context["csrf_token"]})
 
 
 # --- today and tomorrow ---------------------------------------------------------------
@@ -294,6 +303,18 @@ def test_a_note_on_someone_elses_dossier_is_refused_and_writes_nothing(team):
     )
 
 
+def test_a_note_on_another_organisations_dossier_is_refused_and_writes_nothing(team):
+    """A member of acme who sees all its dossiers, on their paired phone, names a dossier of
+    globex in acme's page: the same 404 as an unknown one."""
+    theirs = a_dossier({"admin": team["outsider"]})
+    phone = pair_phone(team["tech_all"])
+    with nothing_changes():
+        response = phone_post(phone, f"{dossier_url(theirs)}notes/", {"text": "x"})
+    assert response.status_code == 404
+    assert not Note.objects.exists()
+    assert not AuditEntry.objects.filter(action="dossier.note").exists()
+
+
 def test_an_empty_note_is_refused(team):
     tech = team["tech_all"]
     dossier = a_dossier(team, tech.member)
@@ -387,6 +408,30 @@ def test_make_an_appointment_for_a_dossier(team):
     assert "14:00" in sections(tech.client().get(HOME))[1]
 
 
+@pytest.mark.parametrize("whose", ["colleague", "other_organisation"])
+def test_an_appointment_on_a_dossier_out_of_reach_is_refused_and_writes_nothing(team, whose):
+    """From the phone, an own-dossiers technician names a colleague's dossier, or a member
+    who sees all of acme's dossiers names one of globex: 404, as for an unknown dossier, and
+    neither the form (GET) nor the booking (POST) goes further."""
+    if whose == "colleague":
+        me, theirs = team["tech_own"], a_dossier(team, team["tech_all"].member)
+    else:
+        me, theirs = team["tech_all"], a_dossier({"admin": team["outsider"]})
+    phone = pair_phone(me)
+    url = "/o/acme/terrain/rendez-vous/nouveau/"
+    with nothing_changes():
+        asked = phone.client.get(url, {"dossier": str(theirs.public_id)})
+        response = phone_post(
+            phone, url, appointment_form(me.member, dossier=str(theirs.public_id))
+        )
+    assert asked.status_code == 404
+    assert response.status_code == 404
+    assert not Appointment.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="appointment.").exists()
+    theirs.refresh_from_db()
+    assert theirs.appointment_at is None
+
+
 def test_double_booking_asks_for_confirmation(team):
     tech = team["tech_all"]
     book(team, tech.member, paris(tomorrow(), 14), title="Déjà pris")
@@ -460,6 +505,24 @@ def test_a_receipt_that_is_not_a_photo_is_refused_and_nothing_is_stored(team, re
     message = fr("“%(name)s” is not a photo (JPEG, PNG, HEIC) or a PDF.") % {"name": "virus.exe"}
     assert html.escape(message) in response.content.decode()
     assert not receipt_storage.exists() or not any(receipt_storage.rglob("*"))
+
+
+def test_a_receipt_on_another_organisations_dossier_is_refused_and_writes_nothing(team):
+    """The receipt names its dossier by number, looked up among the member's dossiers only:
+    globex's dossier is unknown here, refused on the field like any unknown number."""
+    theirs = a_dossier({"admin": team["outsider"]})
+    assert not Dossier.objects.filter(organization=team["admin"].org, number=theirs.number).exists()
+    expense_services.categories(team["admin"].org)  # made on first use, by any page
+    phone = pair_phone(team["backoffice"])
+    with nothing_changes():
+        response = phone_post(
+            phone, "/o/acme/terrain/justificatif/", {**receipt_form(), "dossier": theirs.number}
+        )
+    assert response.status_code == 200
+    message = fr("No dossier numbered “%(number)s”.") % {"number": theirs.number}
+    assert html.escape(message) in response.content.decode()
+    assert not Receipt.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="receipt.").exists()
 
 
 @pytest.mark.parametrize("key", ["tech_all", "tech_own"])
