@@ -35,7 +35,7 @@ from comptoir.agenda.selectors import (
 )
 from comptoir.core.access import org_page
 from comptoir.core.errors import DomainError
-from comptoir.core.forms import style_fields
+from comptoir.core.forms import show_refusal
 from comptoir.core.models import Membership
 from comptoir.core.roles import Action, Resource
 from comptoir.dossiers import listing
@@ -119,9 +119,7 @@ def book(request: HttpRequest, member: Membership, params: Mapping[str, str]) ->
             booking.overlap = True
             form.add_error(None, exc.message)
         except DomainError as exc:
-            field = exc.details.get("field") if isinstance(exc.details, dict) else None
-            form.add_error(field if field in form.fields else None, exc.message)
-            style_fields(form)  # the field it names shows as invalid
+            show_refusal(form, exc)
     return booking
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from comptoir.core.errors import DomainError
+
 
 def style_fields(form: forms.BaseForm) -> None:
     for name, field in form.fields.items():
@@ -26,6 +28,14 @@ def style_fields(form: forms.BaseForm) -> None:
         widget.attrs["class"] = css
         if field.help_text:
             widget.attrs["aria-describedby"] = f"id_{name}_helptext"
+
+
+def show_refusal(form: forms.BaseForm, exc: DomainError) -> None:
+    """A service's refusal shown on the field it names (or above the form), that field
+    marked invalid."""
+    name = exc.details.get("field") if isinstance(exc.details, dict) else None
+    form.add_error(name if name in form.fields else None, exc.message)
+    style_fields(form)
 
 
 class StyledForm(forms.Form):

@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import StyledForm
 from comptoir.core.models import Membership
+from comptoir.expenses import listing
 from comptoir.expenses.files import ACCEPT, MAX_RECEIPT_BYTES
 from comptoir.expenses.listing import parse_month
 from comptoir.expenses.models import ExpenseCategory, Vehicle
-from comptoir.expenses.services import parse_decimal
+from comptoir.expenses.services import category_by_code, dossier_by_number, parse_decimal
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 AMOUNT_WIDGET = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
@@ -107,6 +108,25 @@ class ReceiptForm(StyledForm):
         missing = "amount_ht" if given == "amount_vat" else "amount_vat"
         data[missing] = str(total - part)
         return data
+
+    def receipt_fields(self, member: Membership) -> dict[str, Any]:
+        """The valid form as the receipt services take it, looked up as `member` may: the
+        member chosen among their colleagues (themself when the form asks for no member),
+        the category by its code, the dossier by its number among those they see."""
+        data = self.cleaned_data
+        category = category_by_code(member.organization, data["category"])
+        chosen = listing.colleague(member, data["member"]) if "member" in self.fields else member
+        return {
+            "member": chosen,
+            "date": data["date"],
+            "supplier": data["supplier"],
+            "category": category,
+            "amount_ttc": data["amount_ttc"],
+            "amount_ht": data["amount_ht"],
+            "amount_vat": data["amount_vat"],
+            "dossier": dossier_by_number(listing.dossiers(member), data["dossier"]),
+            "notes": data["notes"],
+        }
 
 
 class CancelForm(StyledForm):

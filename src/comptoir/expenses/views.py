@@ -22,7 +22,7 @@ from comptoir.accounts.models import acting_user
 from comptoir.company.services import get_profile
 from comptoir.core.access import by_public_id, org_page
 from comptoir.core.errors import DomainError, NotFound
-from comptoir.core.forms import style_fields
+from comptoir.core.forms import show_refusal
 from comptoir.core.models import AuditEntry, Membership
 from comptoir.core.roles import Action, Resource
 from comptoir.expenses import exports, listing, mileage, services
@@ -43,13 +43,6 @@ NAV = "expenses:receipts"  # the "Compléments" menu entry stays lit on every pa
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     return render(request, template, {"nav_active": NAV, **context})
-
-
-def _form_error(form: Any, exc: DomainError) -> None:
-    """A service's refusal shown on the field it names (or above the form)."""
-    field = exc.details.get("field") if isinstance(exc.details, dict) else None
-    form.add_error(field if field in form.fields else None, exc.message)
-    style_fields(form)  # mark the field named as invalid
 
 
 def _query(request: HttpRequest) -> str:
@@ -105,22 +98,6 @@ def receipt_list(request: HttpRequest, member: Membership) -> HttpResponse:
     )
 
 
-def _receipt_fields(member: Membership, form: ReceiptForm) -> dict[str, Any]:
-    data = form.cleaned_data
-    category = services.category_by_code(member.organization, data["category"])
-    return {
-        "member": listing.colleague(member, data["member"]),
-        "date": data["date"],
-        "supplier": data["supplier"],
-        "category": category,
-        "amount_ttc": data["amount_ttc"],
-        "amount_ht": data["amount_ht"],
-        "amount_vat": data["amount_vat"],
-        "dossier": services.dossier_by_number(listing.dossiers(member), data["dossier"]),
-        "notes": data["notes"],
-    }
-
-
 @org_page(Resource.RECEIPTS, Action.ADD, name="receipt-create", methods=("GET", "POST"))
 def receipt_create(request: HttpRequest, member: Membership) -> HttpResponse:
     form = ReceiptForm(
@@ -138,10 +115,10 @@ def receipt_create(request: HttpRequest, member: Membership) -> HttpResponse:
                 actor=acting_user(request),
                 upload=upload,
                 file_name=upload.name,
-                **_receipt_fields(member, form),
+                **form.receipt_fields(member),
             )
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Receipt “%(name)s” saved.") % {"name": receipt})
             if request.POST.get("again"):
@@ -179,10 +156,10 @@ def receipt_edit(request: HttpRequest, member: Membership, receipt_id: str) -> H
     if request.method == "POST" and form.is_valid():
         try:
             services.update_receipt(
-                receipt, actor=acting_user(request), **_receipt_fields(member, form)
+                receipt, actor=acting_user(request), **form.receipt_fields(member)
             )
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Receipt “%(name)s” saved.") % {"name": receipt})
             return redirect(
@@ -345,7 +322,7 @@ def vehicle_create(request: HttpRequest, member: Membership) -> HttpResponse:
                 **_vehicle_fields(form),
             )
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Vehicle “%(name)s” saved.") % {"name": vehicle})
             return redirect("expenses:vehicles", org=member.organization.slug)
@@ -368,7 +345,7 @@ def vehicle_edit(request: HttpRequest, member: Membership, vehicle_id: str) -> H
         try:
             services.update_vehicle(vehicle, actor=acting_user(request), **_vehicle_fields(form))
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Vehicle “%(name)s” saved.") % {"name": vehicle})
             return redirect("expenses:vehicles", org=member.organization.slug)
@@ -446,7 +423,7 @@ def trip_create(request: HttpRequest, member: Membership) -> HttpResponse:
                 member.organization, actor=acting_user(request), **_trip_fields(member, form)
             )
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Trip “%(name)s” saved.") % {"name": trip})
             if request.POST.get("again"):
@@ -476,7 +453,7 @@ def trip_edit(request: HttpRequest, member: Membership, trip_id: str) -> HttpRes
         try:
             services.update_trip(trip, actor=acting_user(request), **_trip_fields(member, form))
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Trip “%(name)s” saved.") % {"name": trip})
             return redirect("expenses:trips", org=member.organization.slug)
@@ -550,7 +527,7 @@ def statement_page(request: HttpRequest, member: Membership) -> HttpResponse:
         try:
             statement = _statement(member, form)
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
     return _page(
         request,
         "expenses/statement.html",

@@ -19,14 +19,13 @@ from comptoir.agenda import views as agenda_views
 from comptoir.agenda.selectors import calendar_technicians
 from comptoir.core.access import org_page
 from comptoir.core.errors import DomainError
-from comptoir.core.forms import style_fields
+from comptoir.core.forms import show_refusal
 from comptoir.core.models import Membership
 from comptoir.core.roles import Action, Resource
 from comptoir.dossiers import listing
 from comptoir.dossiers import services as dossier_services
 from comptoir.dossiers.forms import NoteForm
 from comptoir.dossiers.models import Dossier
-from comptoir.expenses import listing as expense_listing
 from comptoir.expenses import services as expense_services
 from comptoir.field import selectors
 from comptoir.field.directions import to_address
@@ -52,13 +51,6 @@ def _page(
         template,
         {"field_org": member.organization.slug, **actions_for(member), **context},
     )
-
-
-def _form_error(form: Any, exc: DomainError) -> None:
-    """A service's refusal shown on the field it names (or above the form)."""
-    field = exc.details.get("field") if isinstance(exc.details, dict) else None
-    form.add_error(field if field in form.fields else None, exc.message)
-    style_fields(form)
 
 
 def _dossier(member: Membership, dossier_id: str, action: Action = Action.VIEW) -> Dossier:
@@ -158,7 +150,7 @@ def dossier_create(request: HttpRequest, member: Membership) -> HttpResponse:
             try:
                 dossier = dossier_services.create_dossier(member, data, actor=acting_user(request))
             except DomainError as exc:
-                _form_error(form, exc)
+                show_refusal(form, exc)
             else:
                 messages.success(request, _("Dossier %(number)s created.") % {"number": dossier})
                 return redirect(
@@ -218,28 +210,17 @@ def _receipt_form(request: HttpRequest, member: Membership) -> FieldReceiptForm:
 def receipt_add(request: HttpRequest, member: Membership) -> HttpResponse:
     form = _receipt_form(request, member)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        upload = data["file"]
+        upload = form.cleaned_data["file"]
         try:
             receipt = expense_services.create_receipt(
                 member.organization,
                 actor=acting_user(request),
                 upload=upload,
                 file_name=upload.name,
-                member=member,
-                date=data["date"],
-                supplier=data["supplier"],
-                category=expense_services.category_by_code(member.organization, data["category"]),
-                amount_ttc=data["amount_ttc"],
-                amount_ht=data["amount_ht"],
-                amount_vat=data["amount_vat"],
-                dossier=expense_services.dossier_by_number(
-                    expense_listing.dossiers(member), data["dossier"]
-                ),
-                notes=data["notes"],
+                **form.receipt_fields(member),  # the member's own: the form has no member field
             )
         except DomainError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Receipt “%(name)s” saved.") % {"name": receipt})
             return _home(member)
