@@ -49,3 +49,37 @@ def test_checked_bytes_that_do_not_match_leave_nothing(people, root):
     assert blobs.put_checked(org, sha, iter([b"wrong"])) is False
     folder = (root / blob_path(org, sha)).parent
     assert list(folder.iterdir()) == []
+
+
+class _Trickle:
+    """A request body that gives at most `step` bytes per read, and may end early."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.reads = data, step, []
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads.append(size)
+        piece, self.data = self.data[: min(size, self.step)], self.data[min(size, self.step) :]
+        return piece
+
+
+@pytest.mark.parametrize("step", [1 << 30, 1000])
+def test_a_stream_is_saved_by_pieces_and_replaces_what_was_there(db, root, monkeypatch, step):
+    monkeypatch.setattr(blobs, "CHUNK", 4096)
+    data = bytes(range(256)) * 100  # 25,600 bytes
+    target = root / "uploads" / "x" / "0000000000000000"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"an earlier attempt")
+    stream = _Trickle(data + b"next request", step)
+    assert blobs.save_piecewise("uploads/x/0000000000000000", stream, len(data))
+    assert target.read_bytes() == data
+    assert max(stream.reads) <= 4096  # never the whole body at once
+    assert stream.data == b"next request"  # nothing read beyond the length
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_a_stream_cut_short_stores_nothing(db, root):
+    data = b"x" * 5000
+    assert not blobs.save_piecewise("uploads/y/0000000000000000", _Trickle(data, 700), 6000)
+    folder = root / "uploads" / "y"
+    assert list(folder.iterdir()) == []  # no chunk, no temporary file

@@ -334,3 +334,21 @@ def test_on_a_storage_that_is_not_local_files_the_hash_decides_too(settings, sta
         assert response.status_code == 422 and response.json()["code"] == "hash_mismatch"
         assert not default_storage.exists(blob_path(org, SHA))
         assert not Blob.objects.exists()
+
+
+def test_a_chunk_cut_short_is_refused_and_stores_nothing(station, storage):
+    """The body ends before the length the request announced (a connection cut): 400
+    `short_chunk`, the offset does not move, no chunk file is left."""
+    import io
+
+    from comptoir.sync.models import Station
+
+    upload_id = start(station)["id"]
+    member_station = Station.objects.get(organization__slug=station.org)
+    body = io.BytesIO(DATA[:300])
+    with pytest.raises(services.DomainError) as refused:
+        services.put_chunk(member_station, upload_id, "bytes 0-399/1024", body, 400)
+    assert refused.value.code == "short_chunk"
+    assert Upload.objects.get().offset == 0
+    assert stored_files(storage, "/uploads/") == []
+    assert put(station, upload_id, DATA[:400], 0).json()["offset"] == 400  # resumes as usual

@@ -144,6 +144,36 @@ def put_checked(org: Organization, sha256: str, chunks: Iterator[bytes]) -> bool
     )
 
 
+def save_piecewise(name: str, stream: BinaryIO, length: int) -> bool:
+    """Store the next `length` bytes of `stream` under `name`, replacing what is there.
+
+    On local files they are read by pieces of CHUNK and written as they come: a 16 MiB
+    request body is never held (and copied) whole. False, storing nothing, when the
+    stream ends before `length` bytes.
+    """
+    root = _local_root()
+    if root is None:
+        data = stream.read(length)
+        if len(data) != length:
+            return False
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        default_storage.save(name, ContentFile(data))
+        return True
+    got = 0
+
+    def pieces() -> Iterator[bytes]:
+        nonlocal got
+        while got < length:
+            piece = stream.read(min(CHUNK, length - got))
+            if not piece:
+                return
+            got += len(piece)
+            yield piece
+
+    return _write_local(root, name, pieces(), check=lambda: got == length)
+
+
 def put_stream(org: Organization, sha256: str, stream: BinaryIO) -> str:
     name = blob_path(org, sha256)
     stream.seek(0)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, TextField
@@ -1401,14 +1400,8 @@ def put_chunk(
                 code="offset_mismatch",
                 details={"offset": locked.offset},
             )
-    data = stream.read(length)
-    if len(data) != length:
+    if not blobs.save_piecewise(upload.chunk_name(start), stream, length):
         raise DomainError(_("The chunk was cut short: send it again."), code="short_chunk")
-
-    name = upload.chunk_name(start)
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    default_storage.save(name, ContentFile(data))
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
         if start != locked.offset:  # another request stored this range meanwhile
