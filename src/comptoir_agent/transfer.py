@@ -516,8 +516,15 @@ def fetch_batch(client: HubClient, hashes: Sequence[str], progress: Progress) ->
                     used += header.size
                     index += 1
             del pending[:used]
-        if pending or response.read():
+        rest = response.read()  # to the end: the connection serves the next request
+        if pending or rest:
             raise DownloadError("octets en trop dans le lot de documents")
+    except DownloadError:
+        # A corrupt blob stops the reading mid-answer: the connection cannot serve
+        # another request (the next one opens a new connection).
+        response.close()
+        client.close()
+        raise
     except FramingError as exc:
         try:
             response.read()

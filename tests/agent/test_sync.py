@@ -715,3 +715,80 @@ def test_a_batch_is_split_into_its_blobs_whatever_the_read_pieces(monkeypatch, p
     spoiled = body[:-1] + b"y"
     with pytest.raises(DownloadError, match="corrompu"):
         fetch_batch(_BodyClient(spoiled), [s for s, _ in pairs], Progress("", 0, False))  # type: ignore[arg-type]
+
+
+def _serve_answers(answers: list[bytes]) -> int:
+    """A loopback HTTP server giving `answers` in turn, one per request, keeping each
+    connection alive until the client drops it; returns its port."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    queue = list(answers)
+
+    def serve(conn: socket.socket) -> None:
+        buffer = b""
+        with conn:
+            while queue:
+                while b"\r\n\r\n" not in buffer:
+                    try:
+                        data = conn.recv(65536)
+                    except OSError:  # reset by a client that dropped the connection
+                        return
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                buffer = buffer[length:]  # the requests here carry a small JSON body
+                try:
+                    conn.sendall(queue.pop(0))
+                except OSError:  # the client dropped a connection it could not reuse
+                    return
+
+    def accept() -> None:
+        with listener:
+            while queue:
+                conn, _ = listener.accept()
+                threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+def _answer(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+
+
+@pytest.mark.parametrize("spoil", ["extra bytes", "corrupt blob"])
+def test_a_refused_batch_leaves_the_client_able_to_fetch_the_next(spoil):
+    """Extra bytes beyond a 1 MiB piece, or a corrupt blob early in a big batch: the
+    batch is a DownloadError, and the same client's next request works."""
+    from comptoir_agent.client import HubClient
+    from comptoir_agent.protocol import encode_batch
+
+    big = os.urandom(3 * 1024 * 1024)
+    pairs = [(hashlib.sha256(b"abc").hexdigest(), b"abc"), (hashlib.sha256(big).hexdigest(), big)]
+    if spoil == "extra bytes":  # they come in the same 1 MiB piece as the last blob
+        pairs = pairs[:1]
+    body = encode_batch(pairs)
+    if spoil == "extra bytes":
+        body += b"E" * (2 * 1024 * 1024)
+    else:  # the first blob's bytes spoiled on the way
+        head = body.index(b"\n") + 1
+        body = body[:head] + b"abd" + body[head + 3 :]
+    good = encode_batch([(hashlib.sha256(b"ok").hexdigest(), b"ok")])
+    port = _serve_answers([_answer(body), _answer(good)])
+    client = HubClient(f"http://127.0.0.1:{port}", token="t", org="o")
+    with pytest.raises(DownloadError):
+        fetch_batch(client, [s for s, _ in pairs], Progress("", 0, False))
+    assert fetch_batch(client, ["x"], Progress("", 0, False)) == {
+        hashlib.sha256(b"ok").hexdigest(): b"ok"
+    }
+    client.close()
