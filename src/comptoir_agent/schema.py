@@ -79,6 +79,10 @@ def _accept(_value: Any) -> bool:
     return True
 
 
+def _refuse(_value: Any) -> bool:
+    return False
+
+
 def _type_check(names: list[str]) -> Check:
     if names == ["string"]:
         return lambda v: isinstance(v, str)
@@ -94,10 +98,19 @@ def _type_check(names: list[str]) -> Check:
 
 
 def compile_check(schema: Mapping[str, Any]) -> Check:
-    """A function telling whether a value satisfies `schema` (the keywords `validate` knows)."""
+    """A function telling whether a value satisfies `schema` (the keywords `validate` knows).
+
+    True is final; False sends the value to the walk, which writes the messages (and has
+    the last word on a schema it cannot read, such as a `minimum` that is not a number).
+    """
     steps: list[Check] = []
     expected = schema.get("type")
     names = [expected] if isinstance(expected, str) else list(expected or [])
+    if (expected is not None and not names) or any(
+        key in schema and not _is_type(schema[key], "number")
+        for key in ("minLength", "maxLength", "minimum", "maximum")
+    ):
+        return _refuse  # what the walk refuses or cannot read: it has the last word
     if "const" in schema:
         const = schema["const"]
         steps.append(lambda v: _same(v, const))

@@ -163,3 +163,24 @@ def test_the_compiled_check_accepts_exactly_what_the_walk_accepts():
         count += 1
         refused += bool(walked)
     assert count > 1000 and 0 < refused < count  # both outcomes were exercised
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": []},
+        {"minLength": None},
+        {"maxLength": "3"},
+        {"minimum": None},
+        {"maximum": True},
+        {"properties": {"a": {"type": [], "minimum": None}}},
+    ],
+)
+def test_the_compiled_check_never_accepts_what_the_walk_refuses_or_cannot_read(schema):
+    """Odd schemas (none ships): the compiled check refuses, and the walk has the last word."""
+    from comptoir_agent.schema import compile_check
+
+    check = compile_check(schema)
+    for value in [*ODD_VALUES, {"a": 1}, float("nan")]:
+        if check(value):
+            assert validate(value, schema) == []
