@@ -121,3 +121,30 @@ def test_a_new_dossier_whose_id_another_organisation_has_is_not_found(people):
     assert [r["status"] for r in results] == ["accepted", "rejected"]
     assert results[1]["code"] == "not_found"
     assert Dossier.objects.get(public_id=taken["id"]).number == "2026-00500"
+
+
+def test_an_update_costs_a_bounded_number_of_queries_per_dossier(people):
+    """Updates go item by item: each costs the same few queries (its row, its revision,
+    missions, documents, the head and sequence), the organisation is not read again and
+    the row is written once."""
+    station = pair_station(people)
+    files = [f"rapport {index}".encode() for index in range(8)]
+    _send_files(station, files)
+    docs = [
+        document(number=f"2026-{400 + index:05d}", files=files[index : index + 2])
+        for index in range(4)
+    ]
+    heads = {
+        r["id"]: r["rev"] for r in station.push(*(item(doc) for doc in docs)).json()["results"]
+    }
+
+    def update(some: list[dict[str, Any]]) -> int:
+        changed = [dict(doc, status="done") for doc in some]
+        with CaptureQueriesContext(connection) as queries:
+            results = station.push(*(item(doc, heads[doc["id"]]) for doc in changed)).json()
+        assert {r["status"] for r in results["results"]} == {"accepted"}
+        heads.update({r["id"]: r["rev"] for r in results["results"]})
+        return len(queries.captured_queries)
+
+    one, three = update(docs[:1]), update(docs[1:])
+    assert (three - one) / 2 <= 10

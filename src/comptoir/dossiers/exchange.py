@@ -337,8 +337,13 @@ def commit_revision(
     source: str,
     base_rev: str | None = None,
     rev: str | None = None,
+    saved: bool = True,
 ) -> DossierRevision:
-    """Make `document` the dossier's head: a new revision and a new change sequence."""
+    """Make `document` the dossier's head: a new revision and a new change sequence.
+
+    `saved=False`: the dossier's other fields were changed in memory and not saved yet;
+    they are written with the head in one UPDATE.
+    """
     base = dossier.revision if base_rev is None else base_rev
     rev = rev or revision_id(document, base)
     revision = DossierRevision.objects.create(
@@ -347,6 +352,9 @@ def commit_revision(
     dossier.revision = rev
     dossier.change_seq = next_sequences(dossier.organization)
     dossier.files_size = sum(item["size"] for item in document.get("files", []))
+    if not saved:
+        dossier.save()
+        return revision
     Dossier.objects.filter(pk=dossier.pk).update(
         revision=rev, change_seq=dossier.change_seq, files_size=dossier.files_size
     )

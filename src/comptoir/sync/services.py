@@ -795,6 +795,8 @@ def _push_one(
         dossier.organization_id != org.pk or not _may_write(station, dossier)
     ):
         return _rejected(item_id, "not_found", _("Dossier not found."))
+    if dossier is not None:
+        dossier.organization = org  # known: not read again for each dossier
     if dossier is None:
         return _create_from_station(station, document, rev, materializer, source)
     if dossier.deleted_at is not None:
@@ -858,16 +860,27 @@ def _push_one(
                 % {"number": document["number"]},
             )
         dossier.number = document["number"]
-    _materialize(dossier, document, materializer, source)
-    exchange.commit_revision(dossier, document, source=source, base_rev=base_rev, rev=rev)
+    # The fields and the new head go to the dossier's row in one UPDATE.
+    _materialize(dossier, document, materializer, source, save=False)
+    exchange.commit_revision(
+        dossier, document, source=source, base_rev=base_rev, rev=rev, saved=False
+    )
     return PushResult(item_id, "accepted", rev=rev, seq=dossier.change_seq, number=dossier.number)
 
 
 def _materialize(
-    dossier: Dossier, document: dict[str, Any], materializer: exchange.Materializer, source: str
+    dossier: Dossier,
+    document: dict[str, Any],
+    materializer: exchange.Materializer,
+    source: str,
+    *,
+    save: bool = True,
 ) -> None:
+    """The dossier's records from the document: its fields (saved unless told not to,
+    for a dossier that exists already), missions and document list."""
     materializer.fill(dossier, document)
-    dossier.save()
+    if save:
+        dossier.save()
     materializer.set_missions(dossier, document["missions"])
     paths = {
         entry["sha256"]: blob_path(dossier.organization, entry["sha256"])
