@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
@@ -348,14 +348,19 @@ def _readable(station: Station) -> Q:
 
 
 def readable_hashes(station: Station, hashes: list[str]) -> set[str]:
-    """Which of these blobs the station may download: all of them when it sees every
-    dossier (no query), else those in `_readable`. One query."""
+    """Which of these blobs the station may download (`_readable`)."""
+    return _permitted(station, hashes, _readable)
+
+
+def _permitted(station: Station, hashes: Iterable[str], rule: Callable[[Station], Q]) -> set[str]:
+    """Those of `hashes` that are blobs in `rule(station)`: all of them, with no query,
+    when the station sees every dossier; else one query."""
     wanted = list(dict.fromkeys(hashes))
     if not wanted or sees_every_dossier(station.membership):
         return set(wanted)
     return set(
         Blob.objects.filter(organization=station.organization, sha256__in=one_of(wanted))
-        .filter(_readable(station))
+        .filter(rule(station))
         .values_list("sha256", flat=True)
     )
 
@@ -374,16 +379,9 @@ def _nameable(station: Station) -> Q:
 
 
 def nameable_hashes(station: Station, hashes: Iterable[str]) -> set[str]:
-    """Which of these hashes (blobs the hub stores) the station may name as a file: all
-    of them when it sees every dossier (no query), else those in `_nameable`. One query."""
-    wanted = list(dict.fromkeys(hashes))
-    if not wanted or sees_every_dossier(station.membership):
-        return set(wanted)
-    return set(
-        Blob.objects.filter(organization=station.organization, sha256__in=one_of(wanted))
-        .filter(_nameable(station))
-        .values_list("sha256", flat=True)
-    )
+    """Which of these hashes (blobs the hub stores) the station may name as a file
+    (`_nameable`)."""
+    return _permitted(station, hashes, _nameable)
 
 
 def remember_sent(station: Station, hashes: Iterable[str]) -> None:
@@ -402,17 +400,8 @@ def missing_for(station: Station, hashes: list[str]) -> list[str]:
     """`blobs/missing` as the station is told: `missing`, and for a restricted station
     also the stored blobs it may not name (`_nameable`), so that it sends their bytes.
     One query either way."""
-    if sees_every_dossier(station.membership):
-        return missing(station.organization, hashes)
-    wanted = _check_hashes(hashes)
-    have = set(
-        Blob.objects.filter(
-            organization=station.organization, sha256__in=one_of(wanted), purged_at__isnull=True
-        )
-        .filter(_nameable(station))
-        .values_list("sha256", flat=True)
-    )
-    return [value for value in dict.fromkeys(wanted) if value not in have]
+    among = None if sees_every_dossier(station.membership) else _nameable(station)
+    return missing(station.organization, hashes, among)
 
 
 def feed_filter(station: Station, effective: dict[str, Any]) -> Q:
@@ -1126,13 +1115,16 @@ def _check_hashes(hashes: Any, limit: int = MAX_HASHES) -> list[str]:
     return hashes
 
 
-def missing(org: Organization, hashes: list[str]) -> list[str]:
+def missing(org: Organization, hashes: list[str], among: Q | None = None) -> list[str]:
+    """Those of `hashes` whose bytes the hub does not keep, or (with `among`, a filter
+    of `Blob`) keeps outside it."""
     wanted = _check_hashes(hashes)
-    have = set(
-        Blob.objects.filter(
-            organization=org, sha256__in=one_of(wanted), purged_at__isnull=True
-        ).values_list("sha256", flat=True)
+    stored = Blob.objects.filter(
+        organization=org, sha256__in=one_of(wanted), purged_at__isnull=True
     )
+    if among is not None:
+        stored = stored.filter(among)
+    have = set(stored.values_list("sha256", flat=True))
     return [value for value in dict.fromkeys(wanted) if value not in have]
 
 
