@@ -386,7 +386,7 @@ class SyncPass:
 
     def _execute(self, the_plan: Plan) -> bool:
         """Carry out the plan; False when it held nothing to do (the state is unchanged)."""
-        if not any(the_plan.ids(action) for action in _ACTING):
+        if all(d.action is Action.NONE for d in the_plan.decisions.values()):
             return False
         for ident in the_plan.ids(Action.ADOPT):
             self._adopt(ident)
@@ -704,10 +704,6 @@ def _rejection(result: dict[str, Any]) -> str:
     if result.get("code") == "missing_blobs":
         message = "Documents manquants sur le cloud : renvoi au prochain passage"
     return f"Refusé par le cloud : {message}"
-
-
-# The actions `_execute` carries out; the others only give a dossier its colour.
-_ACTING = (Action.ADOPT, Action.PUSH, Action.APPLY, Action.TRASH, Action.FORGET)
 
 
 def _scanned_fields(record: Record) -> tuple[Any, ...]:
