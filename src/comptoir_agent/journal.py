@@ -289,37 +289,36 @@ class Journal:
             ],
         )
 
+    def _select_in(self, sql: str, values: list[str]) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql` (whose `{marks}` is an IN list) for `values`, 500 at a time:
+        SQLite bounds the parameters of one statement. Each part is ordered on its own."""
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            marks = ", ".join("?" for _ in part)
+            yield from self.db.execute(sql.format(marks=marks), part)
+
     def files_with_hashes(self, hashes: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """(dossier id, file name) of the local files last seen with each of these
         contents: sha256 → [(dossier id, name)], contents no file holds left out."""
-        wanted = sorted(set(hashes))
         found: dict[str, list[tuple[str, str]]] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            marks = ", ".join("?" for _ in part)
-            for dossier, name, sha in self.db.execute(
-                f"SELECT dossier, name, sha256 FROM files WHERE sha256 IN ({marks}) "  # noqa: S608
-                "ORDER BY dossier, name",
-                part,
-            ):
-                found.setdefault(str(sha), []).append((str(dossier), str(name)))
+        for dossier, name, sha in self._select_in(
+            "SELECT dossier, name, sha256 FROM files WHERE sha256 IN ({marks}) "
+            "ORDER BY dossier, name",
+            sorted(set(hashes)),
+        ):
+            found.setdefault(str(sha), []).append((str(dossier), str(name)))
         return found
 
     # sent revisions ---------------------------------------------------------
 
     def sent_revs(self, dossier_ids: Iterable[str]) -> dict[str, list[str]]:
         """The revisions sent for these dossiers and never acknowledged, newest first."""
-        wanted = list(dossier_ids)
         found: dict[str, list[str]] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            marks = ", ".join("?" for _ in part)
-            for dossier, rev in self.db.execute(
-                f"SELECT dossier, rev FROM sent WHERE dossier IN ({marks}) "  # noqa: S608
-                "ORDER BY sent_at DESC, rev",
-                part,
-            ):
-                found.setdefault(str(dossier), []).append(str(rev))
+        for dossier, rev in self._select_in(
+            "SELECT dossier, rev FROM sent WHERE dossier IN ({marks}) ORDER BY sent_at DESC, rev",
+            list(dossier_ids),
+        ):
+            found.setdefault(str(dossier), []).append(str(rev))
         return {key: revs[:MAX_SENT] for key, revs in found.items()}
 
     def note_sent(self, items: Iterable[tuple[str, str]]) -> None:
