@@ -213,6 +213,7 @@ class SyncPass:
     def _observe_zone(self, entries: list[dict[str, Any]]) -> frozenset[str]:
         """Record the zone's entries like feed entries; a later head the journal knows wins."""
         wanted: set[str] = set()
+        observed: list[Record] = []
         with self.journal.transaction():
             for item in entries:
                 ident = str(item.get("id"))
@@ -225,8 +226,9 @@ class SyncPass:
                     and seq < known.remote_seq
                 )
                 if not older:
-                    self._observe(item)
+                    observed.append(self._observe(item))
                 wanted.add(ident)
+            self.journal.save_many(observed)
         return frozenset(wanted)
 
     def _brought(self, wanted: frozenset[str], applied: list[str]) -> BringResult:
@@ -343,8 +345,7 @@ class SyncPass:
             done = not isinstance(page, dict) or bool(page.get("done", True))
             last = done or not results or next_seq == since
             with self.journal.transaction():
-                for item in results:
-                    self._observe(item)
+                self.journal.save_many([self._observe(item) for item in results])
                 self.journal.set_meta("checkpoint", str(next_seq))
                 if last and self.reread is not None:
                     self.journal.set_meta("reread", str(self.reread))
@@ -352,7 +353,8 @@ class SyncPass:
                 return
             since = next_seq
 
-    def _observe(self, item: dict[str, Any]) -> None:
+    def _observe(self, item: dict[str, Any]) -> Record:
+        """Take a feed entry into the dossier's record (the caller saves it)."""
         ident = str(item.get("id"))
         record = self.records.get(ident) or Record(ident)
         record.remote_rev = item.get("rev") or None
@@ -366,8 +368,8 @@ class SyncPass:
         record.remote_size = item.get("size")
         if record.number is None:
             record.number, record.year = record.remote_number, record.remote_year
-        self.journal.save(record)
         self.records[ident] = record
+        return record
 
     def _mark_partial_applies(self) -> None:
         for ident, local in list(self.view.local.items()):

@@ -6,18 +6,21 @@ recognised and resumed next pass), gather its blobs (already in place, copied
 from another local file with the same SHA-256, or downloaded), stage every new
 file beside its target (fsynced), move files the new version no longer has to
 the trash, os.replace the staged files, write dossier.json last, then move the
-merge base in the journal.
+merge base in the journal. A dossier whose folder does not exist yet is staged
+as a whole folder under a temp name and put in place with one rename.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from comptoir_agent import transfer
 from comptoir_agent.client import HubClient, HubError
 from comptoir_agent.files import (
     TEMP_PREFIX,
@@ -26,11 +29,14 @@ from comptoir_agent.files import (
     move_to_trash,
     stage_bytes,
     stage_copy,
+    write_new,
 )
 from comptoir_agent.journal import FileHash, Record
 from comptoir_agent.layout import (
     DOSSIER_FILE,
+    FileStat,
     dossier_dir_problem,
+    is_ignored,
     list_folder,
     name_problem,
     signature_of,
@@ -57,6 +63,15 @@ from comptoir_agent.transfer import (
 )
 
 Hashes = dict[str, dict[str, FileHash]]
+R = TypeVar("R")
+# The small blobs of one wave of dossiers: small enough that writing one wave while the
+# next downloads keeps both the hub and the station busy, big enough for few requests.
+WAVE_BYTES = 8 * 1024 * 1024
+# Download the next wave and fetch the next page while writing (False: one thing at a
+# time, in order, as a replayed simulation needs).
+FETCH_AHEAD = True
+# Small blobs by sha256, big ones downloaded into files, why the others could not be had.
+Downloaded = tuple[dict[str, bytes], dict[str, Path], dict[str, str]]
 
 
 @dataclass
@@ -76,6 +91,38 @@ class Write:
         return bool(self.present.get(f["name"]) == f["sha256"])
 
 
+@dataclass
+class Staged:
+    """What `_stage` wrote for one dossier, not yet in place.
+
+    Either files beside their targets in the dossier's folder (`files`: temp → target),
+    or, for a dossier whose folder does not exist yet, the whole folder under a temp
+    name (`folder`), whose files already bear their names: one rename puts it in place,
+    and the stats taken while writing give the folder's signature without reading it
+    again.
+    """
+
+    files: list[tuple[Path, Path]]
+    folder: str | None = None
+    json_stat: os.stat_result | None = None
+    stats: list[FileStat] | None = None
+
+    def paths(self) -> Sequence[str | Path]:
+        """Every staged file (to make durable before anything goes in place)."""
+        if self.folder is None:
+            return [tmp for tmp, _ in self.files]
+        assert self.stats is not None
+        return [os.path.join(self.folder, s.name) for s in self.stats] + [
+            os.path.join(self.folder, DOSSIER_FILE)
+        ]
+
+    def discard(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)  # only copies of the hub's files
+        for tmp, _ in self.files:
+            tmp.unlink(missing_ok=True)
+
+
 class Fetcher:
     def __init__(self, state: PassState) -> None:
         self.state = state
@@ -86,29 +133,74 @@ class Fetcher:
     # remote changes -----------------------------------------------------------------------
 
     def apply(self, ids: list[str]) -> None:
+        """Write the hub's head of each dossier of `ids`, 500 per `dossiers/fetch`.
+
+        The network runs ahead of the disk: while one wave of dossiers is written, the
+        blobs of the next are downloaded and the next page of documents is fetched (on
+        their own connections), so the hub and the station work at the same time. At
+        most two waves of blobs are held in memory.
+        """
         hashes = self.journal.all_hashes()
-        for part in chunked(ids, MAX_BULK_DOSSIERS):
-            self.state.check_cancel()
-            answer = self.client.post(
-                self.client.org_path("sync/dossiers/fetch"), {"ids": list(part)}
+        parts = [list(part) for part in chunked(ids, MAX_BULK_DOSSIERS)]
+        if not parts:
+            return
+        pool: Executor = (
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="comptoir-reception")
+            if FETCH_AHEAD
+            else _InOrder()
+        )
+        with pool:
+            fetcher = self.client.clone()
+            page = pool.submit(self._fetch_documents, fetcher, parts[0])
+            try:
+                for number in range(len(parts)):
+                    fetched = page.result()
+                    if number + 1 < len(parts):
+                        page = pool.submit(self._fetch_documents, fetcher, parts[number + 1])
+                    self.state.check_cancel()
+                    self._apply_part(pool, fetched, hashes)
+            finally:
+                wait([page])  # not closed under a request still running
+                self.client.requests += fetcher.requests
+                fetcher.close()
+
+    def _fetch_documents(self, client: HubClient, ids: list[str]) -> list[dict[str, Any]]:
+        answer = client.post(client.org_path("sync/dossiers/fetch"), {"ids": ids})
+        dossiers = answer.get("dossiers", []) if isinstance(answer, dict) else []
+        return [d for d in dossiers if isinstance(d, dict)]
+
+    def _apply_part(self, pool: Executor, fetched: list[dict[str, Any]], hashes: Hashes) -> None:
+        """Write one page of fetched dossiers, wave after wave, each wave's blobs
+        downloaded while the wave before it is written."""
+        planned: list[list[Write]] = []
+        for wave in _waves(self._prepare(fetched)):
+            # Where local files already hold a content: one journal query per wave.
+            sources = self.journal.files_with_hashes(
+                f["sha256"] for _, doc, _ in wave for f in doc["files"]
             )
-            dossiers = answer.get("dossiers", []) if isinstance(answer, dict) else []
-            fetched = [d for d in dossiers if isinstance(d, dict)]
-            ready = self._prepare(fetched)
-            for wave in _waves(ready):
+            planned.append(
+                [w for r, d, v in wave if (w := self.plan_write(r, d, v, d, hashes, sources))]
+            )
+        if not planned:
+            return
+        client = self.client.clone()
+        download = pool.submit(self._download, needed(planned[0]), client)
+        try:
+            for number, writes in enumerate(planned):
+                got = download.result()
+                if number + 1 < len(planned):
+                    download = pool.submit(self._download, needed(planned[number + 1]), client)
                 self.state.check_cancel()
-                # Where local files already hold a content: one journal query per wave.
-                sources = self.journal.files_with_hashes(
-                    f["sha256"] for _, doc, _ in wave for f in doc["files"]
-                )
-                writes = [
-                    w for r, d, v in wave if (w := self.plan_write(r, d, v, d, hashes, sources))
-                ]
-                self.write_all(writes, hashes)
+                self.write_all(writes, hashes, got)
+        finally:
+            wait([download])
+            self.client.requests += client.requests
+            client.close()
 
     def _prepare(self, fetched: list[dict[str, Any]]) -> list[tuple[Record, dict[str, Any], str]]:
         """Check each fetched document and record the intent to write it (one transaction)."""
         ready: list[tuple[Record, dict[str, Any], str]] = []
+        changed: list[Record] = []
         with self.journal.transaction():
             for item in fetched:
                 ident = str(item.get("id"))
@@ -117,23 +209,22 @@ class Fetcher:
                     continue
                 doc = item.get("document")
                 rev = str(item.get("rev") or "")
+                changed.append(record)
                 if item.get("deleted"):
                     record.remote_deleted = True
                     record.remote_rev = rev or record.remote_rev
-                    self.journal.save(record)
                     continue
                 problem = document_problem(doc, ident)
                 if problem:
                     record.error = f"Document reçu du cloud refusé : {problem}"
-                    self.journal.save(record)
                     continue
                 assert isinstance(doc, dict)
                 record.remote_rev = rev
                 record.remote_conflict = bool(item.get("conflict"))
                 record.applying_rev = rev
                 record.applying_doc = canonical_json(doc).decode("utf-8")
-                self.journal.save(record)
                 ready.append((record, doc, rev))
+            self.journal.save_many(changed)
         return ready
 
     # one dossier --------------------------------------------------------------------------
@@ -192,7 +283,7 @@ class Fetcher:
         keep_replaced = keep_replaced or record.pushed_digest is not None
         return Write(record, doc, rev, base_doc, folder, copies, present, keep_replaced)
 
-    def write_all(self, writes: list[Write], hashes: Hashes) -> None:
+    def write_all(self, writes: list[Write], hashes: Hashes, got: Downloaded | None = None) -> None:
         """Download what is missing, then write every dossier (see the module docstring).
 
         Files are staged without fsync, fsynced together on a thread pool (the file
@@ -200,16 +291,10 @@ class Fetcher:
         whole group in one transaction. A crash in between leaves `applying_rev` set:
         the next pass recognises the written version and adopts or resumes it.
         """
-        downloads: dict[str, int] = {}
-        for write in writes:
-            for f in write.doc["files"]:
-                if f["sha256"] in write.copies or write.in_place(f):
-                    continue
-                downloads[f["sha256"]] = f["size"]
-        blobs, large, failed = self._download(downloads)
+        blobs, large, failed = got or self._download(needed(writes), self.client)
         moved: set[str] = set()  # big downloads already renamed into a dossier folder
         try:
-            staged: list[tuple[Write, list[tuple[Path, Path]]]] = []
+            staged: list[tuple[Write, Staged]] = []
             for write in writes:
                 missing = [f["sha256"] for f in write.doc["files"] if f["sha256"] in failed]
                 if missing:
@@ -223,20 +308,26 @@ class Fetcher:
                     self.state.set_error(
                         write.record.id, f"Écriture impossible dans {write.folder} : {exc}"
                     )
-            fsync_all([tmp for _, items in staged for tmp, _ in items])
-            done: list[Write] = []
+            fsync_all([path for _, items in staged for path in items.paths()])
+            done: list[tuple[Write, Staged]] = []
             for write, items in staged:
                 try:
                     self._commit(write, items)
                 except OSError as exc:
+                    items.discard()
                     self.state.set_error(
                         write.record.id, f"Écriture impossible dans {write.folder} : {exc}"
                     )
                     continue
-                done.append(write)
-            fsync_all([w.folder for w in done], directories=True)
+                done.append((write, items))
+            # A new folder's own entries, and its name in its parent.
+            folders = {w.folder for w, _ in done} | {
+                w.folder.parent for w, items in done if items.folder is not None
+            }
+            fsync_all(sorted(folders), directories=True)
             with self.journal.transaction():
-                fresh = {write.record.id: self._record(write, hashes) for write in done}
+                fresh = {w.record.id: self._record(w, hashes, items) for w, items in done}
+                self.journal.save_many(w.record for w, _ in done)
                 self.journal.set_many_hashes(fresh)
         finally:
             for path in large.values():
@@ -282,9 +373,9 @@ class Fetcher:
                 return path
         return None
 
-    def _download(
-        self, needed: dict[str, int]
-    ) -> tuple[dict[str, bytes], dict[str, Path], dict[str, str]]:
+    def _download(self, needed: dict[str, int], client: HubClient) -> Downloaded:
+        """The blobs of `needed` (sha256 → size): small ones in memory, big ones in the
+        state folder, and why each one that could not be had was not."""
         blobs: dict[str, bytes] = {}
         large: dict[str, Path] = {}
         failed: dict[str, str] = {}
@@ -301,7 +392,7 @@ class Fetcher:
                     return str(exc)
 
             groups = group_by_size(small, MAX_BATCH_BYTES)
-            for group, got in zip(groups, in_flight(self.client, groups, one), strict=True):
+            for group, got in zip(groups, in_flight(client, groups, one), strict=True):
                 if isinstance(got, str):
                     failed.update(dict.fromkeys(group, got))
                     continue
@@ -315,7 +406,7 @@ class Fetcher:
                 downloads.mkdir(parents=True, exist_ok=True)
                 target = downloads / f"{sha}.part"
                 try:
-                    fetch_large(self.client, sha, size, target, progress)
+                    fetch_large(client, sha, size, target, progress)
                 except (DownloadError, HubError) as exc:
                     failed[sha] = str(exc)
                     continue
@@ -331,71 +422,121 @@ class Fetcher:
         blobs: dict[str, bytes],
         large: dict[str, Path],
         moved: set[str],
-    ) -> list[tuple[Path, Path]]:
-        """Write every new content (and dossier.json) beside its target, not yet in place.
+    ) -> Staged:
+        """Write every new content (and dossier.json), not yet in place (see `Staged`).
 
         Staged first: a copy source in this very folder may be replaced or moved away.
         A big download (already checked and fsynced) is renamed, not copied, into its
         first place; `large` then points there, and another file with the same content
         is copied from it.
         """
+        if not write.present and not write.folder.exists():
+            return self._stage_folder(write, blobs, large, moved)
         doc, folder = write.doc, write.folder
         folder.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[Path, Path]] = []
+        staged = Staged([])
         try:
             for f in sorted(doc["files"], key=lambda f: str(f["name"])):
                 if write.in_place(f):
                     continue
                 target = folder / f["name"]
                 tmp = target.with_name(TEMP_PREFIX + f["name"])
-                sha = f["sha256"]
-                if sha in blobs:
-                    stage_bytes(tmp, blobs[sha], durable=False)
-                elif sha in large and sha not in moved:
-                    try:
-                        os.replace(large[sha], tmp)
-                    except OSError:  # not the same file system: copy
-                        stage_copy(large[sha], tmp, durable=False)
-                    else:
-                        large[sha] = tmp
-                        moved.add(sha)
-                elif sha in large:
-                    stage_copy(large[sha], tmp, durable=False)
-                elif sha in write.copies:
-                    stage_copy(write.copies[sha], tmp, durable=False)
-                else:
-                    raise OSError(f"contenu de {f['name']!r} indisponible")
-                staged.append((tmp, target))
+                self._put(write, f["sha256"], tmp, blobs, large, moved)
+                staged.files.append((tmp, target))
             target = folder / DOSSIER_FILE
             tmp = target.with_name(TEMP_PREFIX + DOSSIER_FILE)
             stage_bytes(tmp, json_bytes(doc), durable=False)
-            staged.append((tmp, target))  # last: dossier.json goes in place after the files
+            staged.files.append((tmp, target))  # last: dossier.json goes in place after the files
         except OSError:
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
+            staged.discard()
             raise
         return staged
 
-    def _commit(self, write: Write, staged: list[tuple[Path, Path]]) -> None:
+    def _stage_folder(
+        self,
+        write: Write,
+        blobs: dict[str, bytes],
+        large: dict[str, Path],
+        moved: set[str],
+    ) -> Staged:
+        """A dossier new here: its whole folder, written under a temp name beside it (the
+        scan skips it; a stale one from an interrupted pass is only the hub's files)."""
+        folder = write.folder
+        temp = os.path.join(folder.parent, TEMP_PREFIX + folder.name)
+        shutil.rmtree(temp, ignore_errors=True)
+        os.makedirs(temp)
+        staged = Staged([], folder=temp, stats=[])
+        assert staged.stats is not None
+        try:
+            for f in sorted(write.doc["files"], key=lambda f: str(f["name"])):
+                name, sha = f["name"], f["sha256"]
+                path = os.path.join(temp, name)
+                if sha in blobs:
+                    st = write_new(path, blobs[sha])
+                else:
+                    self._put(write, sha, Path(path), blobs, large, moved)
+                    st = os.stat(path)
+                if not is_ignored(name):  # as the scan lists the folder
+                    staged.stats.append(FileStat(name, st.st_size, st.st_mtime_ns))
+            staged.json_stat = write_new(os.path.join(temp, DOSSIER_FILE), json_bytes(write.doc))
+        except OSError:
+            staged.discard()
+            raise
+        return staged
+
+    def _put(
+        self,
+        write: Write,
+        sha: str,
+        tmp: Path,
+        blobs: dict[str, bytes],
+        large: dict[str, Path],
+        moved: set[str],
+    ) -> None:
+        """Write one content at `tmp`, from wherever this pass has it."""
+        if sha in blobs:
+            stage_bytes(tmp, blobs[sha], durable=False)
+        elif sha in large and sha not in moved:
+            try:
+                os.replace(large[sha], tmp)
+            except OSError:  # not the same file system: copy
+                stage_copy(large[sha], tmp, durable=False)
+            else:
+                large[sha] = tmp
+                moved.add(sha)
+        elif sha in large:
+            stage_copy(large[sha], tmp, durable=False)
+        elif sha in write.copies:
+            stage_copy(write.copies[sha], tmp, durable=False)
+        else:
+            raise OSError(f"contenu de {tmp.name.removeprefix(TEMP_PREFIX)!r} indisponible")
+
+    def _commit(self, write: Write, staged: Staged) -> None:
         """Trash what the new version no longer has, then put the staged files in place."""
         folder, rel = write.folder, str(write.record.path)
+        if staged.folder is not None:
+            os.rename(staged.folder, folder)  # refused if a non-empty folder appeared there
+            return
         trash, today = self.state.paths.trash, self.state.today
         wanted = {f["name"] for f in write.doc["files"]}
         _, stats, _ = list_folder(folder)
         for stat in stats:
             if stat.name not in wanted:
                 move_to_trash(folder / stat.name, trash, f"{rel}/{stat.name}", today)
-        for tmp, target in staged:
+        for tmp, target in staged.files:
             if write.keep_replaced and target.name != DOSSIER_FILE and target.exists():
                 move_to_trash(target, trash, f"{rel}/{target.name}", today)
             os.replace(tmp, target)
 
-    def _record(self, write: Write, hashes: Hashes) -> dict[str, FileHash]:
-        """Move the merge base after a write (inside the caller's transaction); the files'
-        hashes to record in the journal are returned (recorded for many at once)."""
+    def _record(self, write: Write, hashes: Hashes, staged: Staged) -> dict[str, FileHash]:
+        """Move the merge base after a write; the caller saves the record, and the files'
+        hashes, returned, for many at once (in one transaction)."""
         record, doc, folder = write.record, write.doc, write.folder
-        json_stat = (folder / DOSSIER_FILE).stat()
-        _, stats, _ = list_folder(folder)
+        if staged.json_stat is not None and staged.stats is not None:
+            json_stat, stats = staged.json_stat, staged.stats  # a new folder, as written
+        else:
+            json_stat = (folder / DOSSIER_FILE).stat()
+            _, stats, _ = list_folder(folder)
         wanted = {f["name"]: f["sha256"] for f in doc["files"]}
         fresh = {
             s.name: FileHash(s.size, s.mtime_ns, wanted[s.name]) for s in stats if s.name in wanted
@@ -417,7 +558,6 @@ class Fetcher:
         record.applying_rev = record.applying_doc = None
         record.pushed_rev = record.pushed_digest = None
         record.error = None
-        self.journal.save(record)
         hashes[record.id] = fresh
         self.state.records[record.id] = record
         self.state.view.local[record.id] = Local(
@@ -429,6 +569,29 @@ class Fetcher:
             created_at=record.created_at,
         )
         return fresh
+
+
+class _InOrder(Executor):
+    """Runs each job when it is submitted (FETCH_AHEAD off)."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        future: Future[R] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 (raised by result(), as from a thread)
+            future.set_exception(exc)
+        return future
+
+
+def needed(writes: list[Write]) -> dict[str, int]:
+    """The contents `writes` must download (sha256 → size): not in place, not copied."""
+    downloads: dict[str, int] = {}
+    for write in writes:
+        for f in write.doc["files"]:
+            if f["sha256"] in write.copies or write.in_place(f):
+                continue
+            downloads[f["sha256"]] = f["size"]
+    return downloads
 
 
 def document_problem(doc: Any, ident: str) -> str | None:
@@ -467,9 +630,10 @@ def folder_id(folder: Path) -> str | None:
 def _waves(
     ready: list[tuple[Record, dict[str, Any], str]],
 ) -> list[list[tuple[Record, dict[str, Any], str]]]:
-    """Groups of fetched dossiers whose small documents add up to about the batches in
-    flight together (what the wave holds in memory until it is written)."""
-    limit = MAX_BATCH_BYTES * max(1, transfer.BATCHES_IN_FLIGHT)
+    """Groups of fetched dossiers whose small documents add up to about WAVE_BYTES
+    (what a wave holds in memory until it is written; the next one downloads
+    meanwhile)."""
+    limit = WAVE_BYTES
     waves: list[list[tuple[Record, dict[str, Any], str]]] = []
     current: list[tuple[Record, dict[str, Any], str]] = []
     total = 0

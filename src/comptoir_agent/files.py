@@ -10,11 +10,13 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from datetime import date
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
+StrPath = str | os.PathLike[str]
 TEMP_PREFIX = ".comptoir-tmp-"
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 COPY_BUFFER = 1024 * 1024
@@ -30,6 +32,19 @@ def stage_bytes(tmp: Path, data: bytes, durable: bool = True) -> None:
             view = view[os.write(fd, view) :]
         if durable:
             os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_new(path: str, data: bytes) -> os.stat_result:
+    """Create `path` (which must not exist) with `data`, not fsynced; its stat as written
+    (the caller stages a whole new folder and fsyncs it with `fsync_all`)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return os.fstat(fd)
     finally:
         os.close(fd)
 
@@ -67,7 +82,7 @@ def stage_copy(source: Path, tmp: Path, durable: bool = True) -> None:
             os.fsync(dst.fileno())
 
 
-def _fsync_path(path: Path, directory: bool) -> None:
+def _fsync_path(path: StrPath, directory: bool) -> None:
     if directory:
         sync_dir(path)
         return
@@ -78,7 +93,7 @@ def _fsync_path(path: Path, directory: bool) -> None:
 SYNCFS_FROM = 32  # from that many paths, one syncfs per file system beats an fsync each
 
 
-def _syncfs(paths: list[Path]) -> bool:
+def _syncfs(paths: Sequence[StrPath], directories: bool) -> bool:
     """Linux: flush each file system holding `paths` with one syncfs(2) call, which
     makes every file written there durable, as an fsync of each would. False when the
     call is not available (the caller then fsyncs each path)."""
@@ -90,9 +105,12 @@ def _syncfs(paths: list[Path]) -> bool:
         syncfs = ctypes.CDLL(None, use_errno=True).syncfs
     except (OSError, AttributeError):
         return False
-    by_device: dict[int, Path] = {}
-    for path in paths:
-        by_device.setdefault(os.stat(path).st_dev, path)
+    by_device: dict[int, StrPath] = {}
+    # A folder's files are on its file system: one stat per folder, not per file (a
+    # folder itself may be a mount point: each is looked at).
+    folders = {path if directories else os.path.dirname(path): path for path in paths}
+    for folder, path in folders.items():
+        by_device.setdefault(os.stat(folder or ".").st_dev, path)
     for path in by_device.values():
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -103,12 +121,12 @@ def _syncfs(paths: list[Path]) -> bool:
     return True
 
 
-def fsync_all(paths: list[Path], directories: bool = False, workers: int = 16) -> None:
+def fsync_all(paths: Sequence[StrPath], directories: bool = False, workers: int = 16) -> None:
     """Make many files (or directories) durable: one syncfs per file system for many,
     else an fsync each, concurrently (the file system batches the flushes)."""
     if not paths:
         return
-    if len(paths) >= SYNCFS_FROM and _syncfs(paths):
+    if len(paths) >= SYNCFS_FROM and _syncfs(paths, directories):
         return
     if len(paths) == 1:
         _fsync_path(paths[0], directories)
@@ -204,7 +222,7 @@ def write_json(target: Path, doc: dict[str, Any]) -> None:
     write_bytes(target, json_bytes(doc))
 
 
-def sync_dir(folder: Path) -> None:
+def sync_dir(folder: StrPath) -> None:
     """fsync a directory so that renames in it survive a power cut (POSIX only)."""
     if sys.platform == "win32":
         return

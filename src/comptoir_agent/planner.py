@@ -353,7 +353,10 @@ def _absent(
     if remote is None or not remote.rev:
         return Decision(ident, Action.NONE, None, "Absent de ce poste")
     if base is not None and base.applying_rev == remote.rev:
-        return Decision(ident, Action.APPLY, BLUE, "Téléchargement interrompu : reprise")
+        # Resumed; red with the reason when the last attempt failed (not a mere kill).
+        return _with_error(
+            Decision(ident, Action.APPLY, BLUE, "Téléchargement interrompu : reprise"), base
+        )
     if ident in context.wanted:
         return _with_error(
             Decision(ident, Action.APPLY, BLUE, "Dans la zone d'échange : à récupérer"), base

@@ -43,7 +43,7 @@ def test_many_files_take_one_syncfs_and_no_fsync(tmp_path, monkeypatch):
 
 def test_without_syncfs_each_file_is_fsynced(tmp_path, monkeypatch):
     calls = count_fsyncs(monkeypatch)
-    monkeypatch.setattr(files, "_syncfs", lambda paths: False)
+    monkeypatch.setattr(files, "_syncfs", lambda paths, directories: False)
     files.fsync_all(staged(tmp_path, files.SYNCFS_FROM))
     assert len(calls) == files.SYNCFS_FROM
 
@@ -60,7 +60,7 @@ def test_directories_too(tmp_path, monkeypatch):
         folder = tmp_path / str(index)
         folder.mkdir()
         folders.append(folder)
-    monkeypatch.setattr(files, "_syncfs", lambda paths: False)
+    monkeypatch.setattr(files, "_syncfs", lambda paths, directories: False)
     calls = count_fsyncs(monkeypatch)
     files.fsync_all(folders, directories=True)
     assert len(calls) == len(folders)

@@ -153,6 +153,11 @@ def _replace_hooked(src: Any, dst: Any) -> None:
     os.replace(src, dst)
 
 
+def _rename_hooked(src: Any, dst: Any) -> None:  # a new dossier's folder put in place
+    _agent_event("rename")
+    os.rename(src, dst)
+
+
 def _no_fsync(fd: int) -> None:
     return None  # see SimJournal: durability against power cuts is not simulated
 
@@ -1234,7 +1239,7 @@ def _patched(world: World, storage: Path) -> Iterator[None]:
 
     from comptoir.sync import services
 
-    os_proxy = _ModuleProxy(os, replace=_replace_hooked, fsync=_no_fsync)
+    os_proxy = _ModuleProxy(os, replace=_replace_hooked, rename=_rename_hooked, fsync=_no_fsync)
     time_proxy = _ModuleProxy(time, time_ns=_never_racy)
     swaps: list[tuple[Any, str, Any]] = [
         (agent_client, "HubClient", SimClient),
@@ -1251,6 +1256,7 @@ def _patched(world: World, storage: Path) -> Iterator[None]:
         # together are tested in tests/agent/test_upload_in_flight.py, test_push_pipeline.py)
         (agent_transfer, "BATCHES_IN_FLIGHT", 1),
         (agent_engine, "PUSH_AHEAD", False),
+        (agent_fetching, "FETCH_AHEAD", False),
         (agent_fetching, "MAX_BATCH_BLOB", LARGE_FILE),
         (services, "CHUNK_SIZE", CHUNK_SIZE),
         (timezone, "now", world.clock.now),

@@ -969,11 +969,14 @@ def fetch(station: Station, ids: list[str]) -> bytes:
         .filter(visible_to(station))
         .only("public_id", "revision", "change_seq", "deleted_at", "in_conflict")
     )
+    # Each dossier's head through the join: two IN lists (ids × revs) made SQLite probe
+    # every pair, 500 × 500 of them for a full request.
     heads: dict[int, str | None] = dict(
         DossierRevision.objects.filter(
-            dossier__in=[dossier.pk for dossier in dossiers],
-            rev__in=[dossier.revision for dossier in dossiers],
-        ).values_list("dossier_id", Cast("document", TextField()))
+            dossier__in=[dossier.pk for dossier in dossiers], rev=F("dossier__revision")
+        )
+        .order_by()
+        .values_list("dossier_id", Cast("document", TextField()))
     )
     items = []
     for dossier in dossiers:
