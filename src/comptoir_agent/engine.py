@@ -13,14 +13,12 @@ import json
 import os
 import time
 from collections.abc import Collection, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from comptoir_agent import __version__
 from comptoir_agent.client import HubError
-from comptoir_agent.fetching import Fetcher
 from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sync_dir
 from comptoir_agent.journal import FileHash, Record
 from comptoir_agent.layout import LocalDossier, name_problem, read_dossier, scan
@@ -42,7 +40,6 @@ from comptoir_agent.state import (
     build_local_view,
     trees,
 )
-from comptoir_agent.transfer import Source, upload
 
 # A report the hub already has is sent again after this many seconds only.
 REPORT_EVERY = 600
@@ -207,6 +204,8 @@ class SyncPass:
         to_apply = [ident for ident in the_plan.ids(Action.APPLY) if ident in wanted]
         if to_apply:
             self.state.check_cancel()
+            from comptoir_agent.fetching import Fetcher  # only when there is something to fetch
+
             Fetcher(self.state).apply(to_apply)
         return self._brought(wanted, to_apply)
 
@@ -399,6 +398,8 @@ class SyncPass:
         to_apply = applies + [i for i in refetch if i not in applies]
         if to_apply:
             self.state.check_cancel()
+            from comptoir_agent.fetching import Fetcher  # only when there is something to fetch
+
             Fetcher(self.state).apply(to_apply)
         trash = the_plan.ids(Action.TRASH)
         if trash:
@@ -450,6 +451,8 @@ class SyncPass:
         itself. With several groups, a group's push travels on its own connection while
         the next group's files go up; the answers are recorded in order afterwards.
         """
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         ready: dict[str, LocalDossier] = {}
         for ident in ids:
             dossier = self._document(ident)
@@ -500,6 +503,8 @@ class SyncPass:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Send the files a group of dossiers needs; the push items of those whose files
         are all on the hub (the others get their error), and the quota message if any."""
+        from comptoir_agent.transfer import Source, upload
+
         sources = [
             Source(self.root / d.path / f["name"], f["sha256"], f["size"])
             for _ident, d in group

@@ -19,7 +19,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,8 @@ CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 GROUP_BYTES = 1024 * 1024
 GROUP_FILES = 64
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_SCAN_BY_FD = os.scandir in os.supports_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
 
 
 def name_problem(name: str) -> str | None:
@@ -152,18 +153,25 @@ def list_folder(folder: Path) -> tuple[os.stat_result | None, list[FileStat], li
     json_stat: os.stat_result | None = None
     stats: list[FileStat] = []
     refused: list[str] = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            kind = _kind_of(entry.name)
-            if kind is _SYNCED:
-                st = entry.stat(follow_symlinks=False)
-                stats.append(FileStat(entry.name, st.st_size, st.st_mtime_ns))
-            elif kind is _JSON:
-                json_stat = entry.stat(follow_symlinks=False)
-            elif kind is not _IGNORED:
-                refused.append(kind)
+    # Listed through a descriptor where the system allows it: each entry's stat is then
+    # relative to the folder (fstatat), not a walk of the whole path again.
+    handle: Any = os.open(folder, _DIR_FLAGS) if _SCAN_BY_FD else folder
+    try:
+        with os.scandir(handle) as entries:
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                kind = _kind_of(entry.name)
+                if kind is _SYNCED:
+                    st = entry.stat(follow_symlinks=False)
+                    stats.append(FileStat(entry.name, st.st_size, st.st_mtime_ns))
+                elif kind is _JSON:
+                    json_stat = entry.stat(follow_symlinks=False)
+                elif kind is not _IGNORED:
+                    refused.append(kind)
+    finally:
+        if _SCAN_BY_FD:
+            os.close(handle)
     stats.sort()  # by name: names are unique in a folder
     return json_stat, stats, refused
 
@@ -309,6 +317,8 @@ def _hash_pending(
     paths = [[os.path.join(item.folder, stat.name) for item, stat in group] for group in groups]
     # More threads than processors only fight over the interpreter lock.
     threads = min(max(1, workers), os.cpu_count() or 1, len(groups))
+    from concurrent.futures import ThreadPoolExecutor  # a pass with nothing to hash: not needed
+
     runner: Any
     with ThreadPoolExecutor(max_workers=threads) if threads > 1 else nullcontext() as pool:
         runner = pool.map(_hash_group, paths) if pool else map(_hash_group, paths)
