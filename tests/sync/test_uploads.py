@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from comptoir.core.models import Organization
-from comptoir.dossiers.models import Blob, Document, Dossier
+from comptoir.dossiers.models import Blob, Document, Dossier, blob_path
 from comptoir.sync import services
 from comptoir.sync.models import Upload
 from tests.sync.conftest import StationClient, document, item, pair_station
@@ -352,3 +352,52 @@ def test_a_chunk_cut_short_is_refused_and_stores_nothing(station, storage):
     assert Upload.objects.get().offset == 0
     assert stored_files(storage, "/uploads/") == []
     assert put(station, upload_id, DATA[:400], 0).json()["offset"] == 400  # resumes as usual
+
+
+def test_on_local_files_the_chunks_are_written_in_place_and_the_blob_is_that_file(station, storage):
+    """One part file holds the chunks at their offsets; the last chunk's hash check
+    renames it into the blob (the same file: the bytes were written once)."""
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:400], 0).status_code == 200
+    (part,) = stored_files(storage, "/uploads/")
+    assert part.name.endswith(".part") and part.read_bytes() == DATA[:400]
+    inode = part.stat().st_ino
+    assert put(station, upload_id, DATA[400:800], 400).status_code == 200
+    assert part.read_bytes() == DATA[:800]
+    assert put(station, upload_id, DATA[800:], 800).json()["complete"] is True
+    org = Organization.objects.get(slug=station.org)
+    blob = storage / blob_path(org, SHA)
+    assert blob.read_bytes() == DATA and blob.stat().st_ino == inode
+    assert stored_files(storage, "/uploads/") == []
+
+
+def test_a_chunk_cut_short_after_others_keeps_only_the_bytes_before_it(station, storage):
+    import io
+
+    from comptoir.sync.models import Station
+
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:400], 0).status_code == 200
+    member_station = Station.objects.get(organization__slug=station.org)
+    with pytest.raises(services.DomainError):
+        services.put_chunk(
+            member_station, upload_id, "bytes 400-799/1024", io.BytesIO(b"\0" * 250), 400
+        )
+    (part,) = stored_files(storage, "/uploads/")
+    assert part.read_bytes() == DATA[:400]
+    assert put(station, upload_id, DATA[400:], 400).json()["complete"] is True
+    assert b"".join(station.get(f"blobs/{SHA}").streaming_content) == DATA
+
+
+def test_an_upload_begun_in_chunk_objects_ends_in_them(station, storage):
+    """An upload whose first chunks were stored as objects (a hub updated meanwhile)
+    carries on that way: its chunks are put together at the end."""
+    upload_id = start(station)["id"]
+    upload = Upload.objects.get()
+    name = upload.chunk_name(0)
+    (storage / name).parent.mkdir(parents=True)
+    (storage / name).write_bytes(DATA[:400])
+    Upload.objects.filter(pk=upload.pk).update(offset=400, chunks=[[0, 399]])
+    assert put(station, upload_id, DATA[400:], 400).json()["complete"] is True
+    assert b"".join(station.get(f"blobs/{SHA}").streaming_content) == DATA
+    assert stored_files(storage, "/uploads/") == []

@@ -174,6 +174,66 @@ def save_piecewise(name: str, stream: BinaryIO, length: int) -> bool:
     return _write_local(root, name, pieces(), check=lambda: got == length)
 
 
+def part_path(name: str) -> str | None:
+    """Where an upload's bytes gather in one file, on local files (None elsewhere: the
+    chunks are then kept as storage objects and put together at the end)."""
+    root = _local_root()
+    return None if root is None else os.path.join(root, name)
+
+
+def write_at(path: str, offset: int, stream: BinaryIO, length: int) -> bool:
+    """Write the next `length` bytes of `stream` at `offset` in the file at `path`
+    (made if needed), by pieces of CHUNK: a chunk of an upload goes straight to its
+    place, written once. False when the stream ends before `length` bytes (what was
+    is cut off again: the file keeps only the bytes before `offset`)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        got = 0
+        while got < length:
+            piece = stream.read(min(CHUNK, length - got))
+            if not piece:
+                os.ftruncate(handle, offset)
+                if offset == 0:
+                    os.unlink(path)
+                return False
+            view = memoryview(piece)
+            while view:
+                written = _pwrite(handle, view, offset + got)
+                got += written
+                view = view[written:]
+        return True
+    finally:
+        os.close(handle)
+
+
+def _pwrite(handle: int, data: memoryview, offset: int) -> int:
+    if hasattr(os, "pwrite"):
+        return os.pwrite(handle, data, offset)
+    os.lseek(handle, offset, os.SEEK_SET)  # (a system without pwrite)
+    return os.write(handle, data)
+
+
+def adopt_part(org: Organization, sha256: str, path: str) -> bool:
+    """Make the file at `path` blob `sha256` if its bytes hash to it (renamed into place,
+    not copied; a blob already there is kept). False when they do not: the file is
+    removed and nothing is stored."""
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if digest != sha256:
+        os.unlink(path)
+        return False
+    root = _local_root()
+    assert root is not None
+    final = os.path.join(root, blob_path(org, sha256))
+    if os.path.exists(final):  # its content is its name: the copy here adds nothing
+        os.unlink(path)
+        return True
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    os.replace(path, final)
+    return True
+
+
 def put_stream(org: Organization, sha256: str, stream: BinaryIO) -> str:
     name = blob_path(org, sha256)
     stream.seek(0)

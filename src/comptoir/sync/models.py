@@ -151,7 +151,9 @@ class StationBlob(models.Model):
 
 
 class Upload(models.Model):
-    """A resumable upload of one large blob, in chunks kept in the storage."""
+    """A resumable upload of one large blob: on local files its chunks are written in
+    place in one part file, renamed into the blob once its hash is checked; on another
+    storage each chunk is kept as an object and they are put together at the end."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
@@ -173,6 +175,10 @@ class Upload(models.Model):
 
     def chunk_name(self, start: int) -> str:
         return f"orgs/{self.organization.public_id.hex}/uploads/{self.public_id.hex}/{start:016d}"
+
+    def part_name(self) -> str:
+        """The one file the chunks are written into, on local files (`blobs.part_path`)."""
+        return f"orgs/{self.organization.public_id.hex}/uploads/{self.public_id.hex}.part"
 
 
 class CloudCleanup(models.Model):

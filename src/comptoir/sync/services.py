@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -1408,7 +1409,13 @@ def put_chunk(
                 code="offset_mismatch",
                 details={"offset": locked.offset},
             )
-    if not blobs.save_piecewise(upload.chunk_name(start), stream, length):
+    part = _part_path(upload)
+    stored = (
+        blobs.write_at(part, start, stream, length)
+        if part is not None
+        else blobs.save_piecewise(upload.chunk_name(start), stream, length)
+    )
+    if not stored:
         raise DomainError(_("The chunk was cut short: send it again."), code="short_chunk")
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
@@ -1424,20 +1431,41 @@ def put_chunk(
     return _upload_state(locked)
 
 
-def _assemble(upload: Upload) -> None:
+def _part_path(upload: Upload) -> str | None:
+    """The upload's part file on local files; None on another storage, or for an
+    upload begun in chunk objects (before part files), which goes on that way."""
+    path = blobs.part_path(upload.part_name())
+    if path is None or (upload.offset > 0 and not os.path.exists(path)):
+        return None
+    return path
 
+
+def _drop_chunks(upload: Upload) -> None:
+    """Remove what an upload stored on its way (part file or chunk objects)."""
+    path = blobs.part_path(upload.part_name())
+    if path is not None and os.path.exists(path):
+        os.unlink(path)
+    for start, _end in upload.chunks:
+        default_storage.delete(upload.chunk_name(start))
+
+
+def _assemble(upload: Upload) -> None:
     org = upload.organization
     names = [upload.chunk_name(start) for start, _end in upload.chunks]
+    part = _part_path(upload)
 
     def assembled() -> Iterator[bytes]:
         for name in names:
-            with default_storage.open(name, "rb") as part:
-                yield from iter(lambda: part.read(blobs.CHUNK), b"")
+            with default_storage.open(name, "rb") as chunk:
+                yield from iter(lambda: chunk.read(blobs.CHUNK), b"")
 
-    if not blobs.put_checked(org, upload.sha256, assembled()):
+    if part is not None and upload.size > 0:
+        good = blobs.adopt_part(org, upload.sha256, part)  # renamed into place, not copied
+    else:
+        good = blobs.put_checked(org, upload.sha256, assembled())
+    if not good:
         _abandon(upload, offset=0, chunks=[])
-        for name in names:
-            default_storage.delete(name)
+        _drop_chunks(upload)
         raise HashMismatch(
             _("The uploaded bytes do not match their SHA-256: nothing was stored."),
             details={"sha256": upload.sha256},
@@ -1455,8 +1483,7 @@ def _assemble(upload: Upload) -> None:
             release_storage(org, reserved)
             _reserve(org, upload.size - duplicate)
     upload.completed_at = timezone.now()
-    for name in names:
-        default_storage.delete(name)
+    _drop_chunks(upload)
 
 
 def expire_uploads(org: Organization | None = None) -> int:
@@ -1472,8 +1499,7 @@ def expire_uploads(org: Organization | None = None) -> int:
     count = 0
     for upload in stale:
         if _abandon(upload):
-            for start, _end in upload.chunks:
-                default_storage.delete(upload.chunk_name(start))
+            _drop_chunks(upload)
             count += 1
     return count
 
