@@ -1,4 +1,4 @@
-"""HTTP to the hub over one persistent connection (http.client, keep-alive).
+"""HTTP to the hub over one persistent connection (comptoir_agent.http, keep-alive).
 
 Error answers become exceptions: `HubError` (code, message, details from the
 protocol's error shape), `Unauthorized` for 401, `Unreachable` when the hub
@@ -9,15 +9,14 @@ the kept-alive connection was closed under it is retried once on a fresh one.
 from __future__ import annotations
 
 import copy
-import http.client
 import json
-import ssl
 import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from comptoir_agent import __version__
+from comptoir_agent.http import Connection, ProtocolError, RemoteDisconnected, Response
 from comptoir_agent.protocol import API_PREFIX, BATCH_CONTENT_TYPE
 
 CONNECT_TIMEOUT = 15.0
@@ -68,24 +67,19 @@ class HubClient:
         self.org = org
         self.sleep = sleep
         self.read_timeout = read_timeout
-        self.conn: http.client.HTTPConnection | None = None
+        self.conn: Connection | None = None
         self.requests = 0  # how many requests this client sent (tests and benchmarks read it)
 
     # connection ---------------------------------------------------------------
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self) -> Connection:
         if self.conn is None:
+            context = None
             if self.scheme == "https":
-                self.conn = http.client.HTTPSConnection(
-                    self.host,
-                    self.port,
-                    timeout=CONNECT_TIMEOUT,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                self.conn = http.client.HTTPConnection(
-                    self.host, self.port, timeout=CONNECT_TIMEOUT
-                )
+                import ssl  # only for a hub over https: its import is not free
+
+                context = ssl.create_default_context()
+            self.conn = Connection(self.host, self.port, CONNECT_TIMEOUT, context)
             self.conn.connect()
             if self.conn.sock is not None:
                 self.conn.sock.settimeout(self.read_timeout)
@@ -120,7 +114,7 @@ class HubClient:
         path: str,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> http.client.HTTPResponse:
+    ) -> Response:
         """Send one request and return the response with a 2xx status, body unread.
 
         The caller must read the whole body before the next request.
@@ -149,7 +143,7 @@ class HubClient:
 
     def _send_once(
         self, method: str, url: str, body: bytes | None, headers: dict[str, str]
-    ) -> http.client.HTTPResponse:
+    ) -> Response:
         for attempt in range(2):
             try:
                 conn = self._connect()
@@ -157,11 +151,11 @@ class HubClient:
                 response = conn.getresponse()
                 self.requests += 1
                 return response
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+            except (RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 if attempt == 1:
                     raise Unreachable(f"connexion au hub perdue : {exc}") from exc
-            except (OSError, http.client.HTTPException) as exc:
+            except (OSError, ProtocolError) as exc:
                 self.close()
                 raise Unreachable(f"hub injoignable : {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
@@ -187,10 +181,10 @@ class HubClient:
         return read_json(response)
 
 
-def read_json(response: http.client.HTTPResponse) -> Any:
+def read_json(response: Response) -> Any:
     try:
         raw = response.read()
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, ProtocolError) as exc:
         raise Unreachable(f"réponse du hub interrompue : {exc}") from exc
     if response.status == 204 or not raw:
         return None
@@ -200,7 +194,7 @@ def read_json(response: http.client.HTTPResponse) -> Any:
         raise HubError(response.status, "bad_response", "réponse du hub illisible") from exc
 
 
-def _retry_after(response: http.client.HTTPResponse, attempt: int) -> float:
+def _retry_after(response: Response, attempt: int) -> float:
     header = response.getheader("Retry-After")
     try:
         wait = float(header) if header else 0.0
@@ -209,11 +203,11 @@ def _retry_after(response: http.client.HTTPResponse, attempt: int) -> float:
     return min(MAX_RETRY_AFTER, wait or float(2**attempt))
 
 
-def _error(response: http.client.HTTPResponse) -> HubError:
+def _error(response: Response) -> HubError:
     try:
         raw = response.read()
         body = json.loads(raw) if raw else {}
-    except (ValueError, OSError, http.client.HTTPException):
+    except (ValueError, OSError, ProtocolError):
         body = {}
     if not isinstance(body, dict):
         body = {}

@@ -15,7 +15,6 @@ while the hub reads and stores one, the next is read from disk and sent. A
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import queue
@@ -30,6 +29,7 @@ from typing import IO, TypeVar
 
 from comptoir_agent.client import HubClient, HubError, read_json
 from comptoir_agent.files import read_whole
+from comptoir_agent.http import ProtocolError, Response
 from comptoir_agent.journal import Journal
 from comptoir_agent.protocol import (
     HASH_READ_SIZE,
@@ -445,7 +445,7 @@ def _chunked_refused(
         )
 
 
-def _json(response: http.client.HTTPResponse) -> dict[str, object]:
+def _json(response: Response) -> dict[str, object]:
     value = read_json(response)
     return value if isinstance(value, dict) else {}
 
@@ -528,10 +528,10 @@ def fetch_batch(client: HubClient, hashes: Sequence[str], progress: Progress) ->
     except FramingError as exc:
         try:
             response.read()
-        except (OSError, http.client.HTTPException):  # a header cut short by the network
+        except (OSError, ProtocolError):  # a header cut short by the network
             client.close()
         raise DownloadError(str(exc)) from exc
-    except (OSError, ValueError, http.client.HTTPException) as exc:
+    except (OSError, ValueError, ProtocolError) as exc:
         # A connection cut mid-body: a short read, a reset, or IncompleteRead (chunked).
         response.close()
         client.close()
@@ -575,7 +575,7 @@ def fetch_large(
                     progress.add(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
-        except (OSError, ValueError, http.client.HTTPException) as exc:
+        except (OSError, ValueError, ProtocolError) as exc:
             response.close()
             client.close()
             raise DownloadError(f"téléchargement interrompu : {exc}") from exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import json
 import os
@@ -13,6 +12,7 @@ import time
 import pytest
 
 from comptoir_agent import engine
+from comptoir_agent.http import IncompleteRead
 from comptoir_agent.journal import Journal
 from comptoir_agent.transfer import DownloadError, Progress, fetch_batch, fetch_large
 from tests.agent.conftest import make_doc, write_dossier
@@ -354,13 +354,13 @@ class _CutResponse:
     def readline(self, limit: int = -1) -> bytes:
         line = self.data.readline(limit)
         if self.chunked and not line.endswith(b"\n"):
-            raise http.client.IncompleteRead(line)
+            raise IncompleteRead(line)
         return line
 
     def read(self, amt: int | None = None) -> bytes:
         data = self.data.read(-1 if amt is None else amt)
         if amt is None or (self.chunked and len(data) < amt):
-            raise http.client.IncompleteRead(data)
+            raise IncompleteRead(data)
         return data
 
     def close(self) -> None:
@@ -685,7 +685,7 @@ def test_widening_the_fetch_options_reads_the_feed_again(hub, station):
 
 
 class _WholeResponse(_CutResponse):
-    """A complete answer: reads come back short only at its end, as http.client's do."""
+    """A complete answer: reads come back short only at its end, as the client's do."""
 
     def read(self, amt: int | None = None) -> bytes:
         return self.data.read(-1 if amt is None else amt)

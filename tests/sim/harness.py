@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import http.client
 import io
 import json
 import os
@@ -37,6 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from comptoir_agent import conflicts as agent_conflicts
 from comptoir_agent import engine as agent_engine
 from comptoir_agent import fetching as agent_fetching
 from comptoir_agent import files as agent_files
+from comptoir_agent import http as agent_http
 from comptoir_agent import journal as agent_journal
 from comptoir_agent import layout as agent_layout
 from comptoir_agent import transfer as agent_transfer
@@ -181,7 +182,7 @@ def _never_racy() -> int:
 
 
 class SimResponse:
-    """What `http.client.HTTPResponse` offers the agent, over bytes, maybe cut short."""
+    """What `comptoir_agent.http.Response` offers the agent, over bytes, maybe cut short."""
 
     def __init__(
         self,
@@ -192,7 +193,7 @@ class SimResponse:
         cut_kind: str = "eof",
     ) -> None:
         self.status = status
-        self.reason = http.client.responses.get(status, "")
+        self.reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         self.headers = {k.lower(): v for k, v in headers.items()}
         self.chunked = "content-length" not in self.headers
         self.cut = cut is not None
@@ -206,7 +207,7 @@ class SimResponse:
     def _broken(self, partial: bytes) -> BaseException:
         if self.cut_kind == "reset":
             return ConnectionResetError(104, "Connection reset by peer (simulated)")
-        return http.client.IncompleteRead(partial)
+        return agent_http.IncompleteRead(partial)
 
     def read(self, amt: int | None = None) -> bytes:
         rest = self.body[self.pos :]
@@ -246,7 +247,7 @@ class HubAnswer:
 
 
 class SimConnection:
-    """An `http.client.HTTPConnection` whose other end is the in-process hub."""
+    """A `comptoir_agent.http.Connection` whose other end is the in-process hub."""
 
     sock = None
 
@@ -297,7 +298,7 @@ class SimClient(HubClient):
         super().__init__(hub, token, org, sleep=_no_sleep, read_timeout=read_timeout)
         self.run = _current_run()
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self) -> agent_http.Connection:
         if self.conn is None:
             world = ACTIVE.world
             assert world is not None, "the simulated hub is not running"
@@ -690,7 +691,7 @@ class World:
             # Most requests run a handful of statements: kill early more often.
             kill_at = self.rng.choice((self.rng.randint(1, 6), self.rng.randint(1, 40)))
             self._dispatch(method, url, body, headers, kill_at=kill_at)
-            conn.error = http.client.RemoteDisconnected("hub killed (simulated)")
+            conn.error = agent_http.RemoteDisconnected("hub killed (simulated)")
             return
         if fault == "busy":
             self.faults["busy"] += 1
@@ -699,7 +700,7 @@ class World:
         answer = self._dispatch(method, url, body, headers)
         if fault == "cut_after" or not answer.body:
             self.faults["cut_after"] += 1
-            conn.error = http.client.RemoteDisconnected("answer lost (simulated)")
+            conn.error = agent_http.RemoteDisconnected("answer lost (simulated)")
             return
         self.faults["cut_response"] += 1
         cut_kind = self.rng.choice(("eof", "reset"))
