@@ -350,7 +350,7 @@ def test_a_chunk_cut_short_is_refused_and_stores_nothing(station, storage):
         services.put_chunk(member_station, upload_id, "bytes 0-399/1024", body, 400)
     assert refused.value.code == "short_chunk"
     assert Upload.objects.get().offset == 0
-    assert stored_files(storage, "/uploads/") == []
+    assert [p.read_bytes() for p in stored_files(storage, "/uploads/")] in ([], [b""])
     assert put(station, upload_id, DATA[:400], 0).json()["offset"] == 400  # resumes as usual
 
 
@@ -401,3 +401,90 @@ def test_an_upload_begun_in_chunk_objects_ends_in_them(station, storage):
     assert put(station, upload_id, DATA[400:], 400).json()["complete"] is True
     assert b"".join(station.get(f"blobs/{SHA}").streaming_content) == DATA
     assert stored_files(storage, "/uploads/") == []
+
+
+def test_the_process_that_took_every_chunk_does_not_read_the_file_again(
+    station, storage, monkeypatch
+):
+    """The chunks are hashed on their way in: the last one checks the hash without a
+    second reading of the part file."""
+    from comptoir.dossiers import blobs as blob_store
+
+    def no_reading(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the part file was read again")
+
+    monkeypatch.setattr(blob_store.hashlib, "file_digest", no_reading)
+    upload_id = start(station)["id"]
+    for begin in (0, 400, 800):
+        response = put(station, upload_id, DATA[begin : begin + 400], begin)
+        assert response.status_code == 200, response.content
+    assert response.json()["complete"] is True
+    assert b"".join(station.get(f"blobs/{SHA}").streaming_content) == DATA
+
+
+@pytest.mark.parametrize("right", [True, False])
+def test_a_chunk_taken_by_another_process_makes_the_last_one_read_the_file(
+    station, storage, monkeypatch, right
+):
+    """Without the running hash of every chunk (another web process took one), the
+    last chunk hashes the part file itself: right bytes stored, wrong ones refused."""
+    from comptoir.dossiers import blobs as blob_store
+
+    read = []
+    real = blob_store.hashlib.file_digest
+    monkeypatch.setattr(
+        blob_store.hashlib, "file_digest", lambda *a, **k: read.append(1) or real(*a, **k)
+    )
+    payload = DATA if right else DATA[:800] + DATA[800:][::-1]
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, payload[:400], 0).status_code == 200
+    blob_store._running.clear()  # as if the next chunk had gone to another process
+    assert put(station, upload_id, payload[400:800], 400).status_code == 200
+    response = put(station, upload_id, payload[800:], 800)
+    assert read == [1]
+    org = Organization.objects.get(slug=station.org)
+    if right:
+        assert response.json()["complete"] is True
+        assert (storage / blob_path(org, SHA)).read_bytes() == DATA
+    else:
+        assert response.status_code == 422 and response.json()["code"] == "hash_mismatch"
+        assert not (storage / blob_path(org, SHA)).exists()
+        assert stored_files(storage, "/uploads/") == []
+
+
+def test_wrong_bytes_hashed_on_the_way_are_refused(station, storage):
+    payload = DATA[:800] + bytes(224)
+    upload_id = start(station)["id"]
+    for begin in (0, 400):
+        assert put(station, upload_id, payload[begin : begin + 400], begin).status_code == 200
+    response = put(station, upload_id, payload[800:], 800)
+    assert response.status_code == 422 and response.json()["code"] == "hash_mismatch"
+    org = Organization.objects.get(slug=station.org)
+    assert not (storage / blob_path(org, SHA)).exists()
+    assert not Blob.objects.exists()
+    assert used(station) == 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="flock: POSIX only")
+def test_a_part_file_held_too_long_answers_busy_and_changes_nothing(station, storage, monkeypatch):
+    """A request stuck while it holds the part file (a dead connection) does not hold
+    the next one for ever: 409 `upload_busy`, the offset and the bytes unchanged."""
+    import fcntl
+    import os
+
+    from comptoir.dossiers import blobs as blob_store
+
+    monkeypatch.setattr(blob_store, "PART_WAIT", 0.05)
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:400], 0).status_code == 200
+    (part,) = stored_files(storage, "/uploads/")
+    holder = os.open(part, os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        response = put(station, upload_id, DATA[400:800], 400)
+    finally:
+        os.close(holder)
+    assert response.status_code == 409 and response.json()["code"] == "upload_busy"
+    assert Upload.objects.get().offset == 400
+    assert part.read_bytes() == DATA[:400]
+    assert put(station, upload_id, DATA[400:], 400).json()["complete"] is True

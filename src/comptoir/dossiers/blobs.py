@@ -12,8 +12,10 @@ import itertools
 import os
 import tempfile
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -181,30 +183,122 @@ def part_path(name: str) -> str | None:
     return None if root is None else os.path.join(root, name)
 
 
-def write_at(path: str, offset: int, stream: BinaryIO, length: int) -> bool:
-    """Write the next `length` bytes of `stream` at `offset` in the file at `path`
-    (made if needed), by pieces of CHUNK: a chunk of an upload goes straight to its
-    place, written once. False when the stream ends before `length` bytes (what was
-    is cut off again: the file keeps only the bytes before `offset`)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
-    try:
+class PartFile:
+    """An upload's part file, held under an exclusive lock (across processes, where the
+    system has flock) while a chunk is checked, written and counted.
+
+    A chunk goes straight to its offset, written once. The process that writes every
+    chunk of an upload in turn (a station sends them in order on one connection)
+    hashes them on the way: the last chunk then needs no second reading of the file.
+    """
+
+    def __init__(self, path: str) -> None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.path = path
+        self.handle = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            self.locked = _lock(self.handle)
+        except BaseException:
+            os.close(self.handle)
+            raise
+        self._hasher: Any = None
+        self._end = 0
+
+    def __enter__(self) -> PartFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.handle)  # (and the lock with it)
+
+    def write(self, offset: int, stream: BinaryIO, length: int) -> bool:
+        """Write the next `length` bytes of `stream` at `offset`, by pieces of CHUNK.
+        False when the stream ends before: the file keeps only the bytes before
+        `offset`."""
+        hasher = _running_from(self.path, offset) if self.locked else None
         got = 0
         while got < length:
             piece = stream.read(min(CHUNK, length - got))
             if not piece:
-                os.ftruncate(handle, offset)
-                if offset == 0:
-                    os.unlink(path)
+                os.ftruncate(self.handle, offset)
+                _forget_running(self.path)
                 return False
+            if hasher is not None:
+                hasher.update(piece)
             view = memoryview(piece)
             while view:
-                written = _pwrite(handle, view, offset + got)
+                written = _pwrite(self.handle, view, offset + got)
                 got += written
                 view = view[written:]
+        self._hasher, self._end = hasher, offset + length
         return True
-    finally:
-        os.close(handle)
+
+    def counted(self) -> None:
+        """The chunk is the upload's now (its offset moved): keep hashing from there."""
+        if self._hasher is not None:
+            _keep_running(self.path, self._end, self._hasher)
+
+    def digest(self, size: int) -> str | None:
+        """The SHA-256 of the whole file when this process hashed all `size` bytes."""
+        _forget_running(self.path)
+        if self._hasher is None or self._end != size:
+            return None
+        return str(self._hasher.hexdigest())
+
+
+class PartBusy(Exception):
+    """Another request held the part file for longer than PART_WAIT seconds."""
+
+
+PART_WAIT = 20.0
+
+
+def _lock(handle: int) -> bool:
+    """Take the part file's lock (False: the system has no flock). A request stuck on
+    a dead connection must not hold the next one for ever: PartBusy after PART_WAIT."""
+    try:
+        import fcntl
+    except ImportError:  # (no flock: chunks are written as they come, hashed at the end)
+        return False
+    deadline = time.monotonic() + PART_WAIT
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise PartBusy from None
+            time.sleep(0.01)
+
+
+RUNNING_MAX = 64  # uploads whose running hash a process keeps (the oldest go first)
+_running: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+_running_guard = threading.Lock()
+
+
+def _running_from(path: str, offset: int) -> Any:
+    """A hash of the part file's bytes before `offset`, if this process has one."""
+    with _running_guard:
+        if offset == 0:
+            _running.pop(path, None)
+            return hashlib.sha256()
+        entry = _running.get(path)
+        if entry is None or entry[0] != offset:
+            _running.pop(path, None)
+            return None
+        return entry[1].copy()
+
+
+def _keep_running(path: str, end: int, hasher: Any) -> None:
+    with _running_guard:
+        _running[path] = (end, hasher)
+        _running.move_to_end(path)
+        while len(_running) > RUNNING_MAX:
+            _running.popitem(last=False)
+
+
+def _forget_running(path: str) -> None:
+    with _running_guard:
+        _running.pop(path, None)
 
 
 def _pwrite(handle: int, data: memoryview, offset: int) -> int:
@@ -214,12 +308,14 @@ def _pwrite(handle: int, data: memoryview, offset: int) -> int:
     return os.write(handle, data)
 
 
-def adopt_part(org: Organization, sha256: str, path: str) -> bool:
+def adopt_part(org: Organization, sha256: str, path: str, digest: str | None = None) -> bool:
     """Make the file at `path` blob `sha256` if its bytes hash to it (renamed into place,
     not copied; a blob already there is kept). False when they do not: the file is
-    removed and nothing is stored."""
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    removed and nothing is stored. `digest`: the file's hash, when it was computed on
+    the way in (`PartFile.digest`); read from the file otherwise."""
+    if digest is None:
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
     if digest != sha256:
         os.unlink(path)
         return False

@@ -6,6 +6,7 @@ See docs/sync/protocol.md for the contract with the agent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -1400,6 +1401,42 @@ def put_chunk(
             _("A chunk carries at most 16 MiB and exactly the bytes its range announces."),
             details={"field": "Content-Range"},
         )
+    path = _part_path(upload)
+    # On local files the part file is held (locked) from the offset check to the end:
+    # two requests carrying the same range are then taken one after the other.
+    try:
+        held = blobs.PartFile(path) if path is not None else contextlib.nullcontext()
+    except blobs.PartBusy:
+        raise Conflict(
+            _("Another request is storing a chunk of this upload: send it again later."),
+            code="upload_busy",
+        ) from None
+    with held as part:
+        _check_offset(upload, start)
+        stored = (
+            part.write(start, stream, length)
+            if part is not None
+            else blobs.save_piecewise(upload.chunk_name(start), stream, length)
+        )
+        if not stored:
+            raise DomainError(_("The chunk was cut short: send it again."), code="short_chunk")
+        with transaction.atomic():
+            locked = Upload.objects.select_for_update().get(pk=upload.pk)
+            if start != locked.offset:  # another request stored this range meanwhile
+                return _upload_state(locked)
+            locked.offset = end + 1
+            locked.chunks = [*locked.chunks, [start, end]]
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=["offset", "chunks", "updated_at"])
+        if part is not None:
+            part.counted()
+        if locked.offset == locked.size:
+            _assemble(locked, part.digest(locked.size) if part is not None else None)
+            _remember_upload(station, locked)
+    return _upload_state(locked)
+
+
+def _check_offset(upload: Upload, start: int) -> None:
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
         if start != locked.offset:
@@ -1409,26 +1446,6 @@ def put_chunk(
                 code="offset_mismatch",
                 details={"offset": locked.offset},
             )
-    part = _part_path(upload)
-    stored = (
-        blobs.write_at(part, start, stream, length)
-        if part is not None
-        else blobs.save_piecewise(upload.chunk_name(start), stream, length)
-    )
-    if not stored:
-        raise DomainError(_("The chunk was cut short: send it again."), code="short_chunk")
-    with transaction.atomic():
-        locked = Upload.objects.select_for_update().get(pk=upload.pk)
-        if start != locked.offset:  # another request stored this range meanwhile
-            return _upload_state(locked)
-        locked.offset = end + 1
-        locked.chunks = [*locked.chunks, [start, end]]
-        locked.updated_at = timezone.now()
-        locked.save(update_fields=["offset", "chunks", "updated_at"])
-    if locked.offset == locked.size:
-        _assemble(locked)
-        _remember_upload(station, locked)
-    return _upload_state(locked)
 
 
 def _part_path(upload: Upload) -> str | None:
@@ -1449,7 +1466,9 @@ def _drop_chunks(upload: Upload) -> None:
         default_storage.delete(upload.chunk_name(start))
 
 
-def _assemble(upload: Upload) -> None:
+def _assemble(upload: Upload, digest: str | None = None) -> None:
+    """Make the upload's bytes its blob if they hash to it (`digest`: their hash, when
+    it was computed on the way in); else drop them (HashMismatch)."""
     org = upload.organization
     names = [upload.chunk_name(start) for start, _end in upload.chunks]
     part = _part_path(upload)
@@ -1460,7 +1479,7 @@ def _assemble(upload: Upload) -> None:
                 yield from iter(lambda: chunk.read(blobs.CHUNK), b"")
 
     if part is not None and upload.size > 0:
-        good = blobs.adopt_part(org, upload.sha256, part)  # renamed into place, not copied
+        good = blobs.adopt_part(org, upload.sha256, part, digest)  # renamed, not copied
     else:
         good = blobs.put_checked(org, upload.sha256, assembled())
     if not good:
