@@ -365,3 +365,20 @@ def test_a_batch_over_its_size_limit_is_refused_unread(station, storage, monkeyp
     assert response.status_code == 400
     assert response.json()["code"] == "too_large"
     assert not Blob.objects.exists() and stored_files(storage) == []
+
+
+def test_a_file_left_under_a_new_blobs_name_is_replaced_by_the_batchs_bytes(station, storage):
+    """A crash can leave bytes under a hash the database never registered: the batch
+    that brings that blob writes it whole again (it is not taken as already there)."""
+    from comptoir.dossiers.models import blob_path
+
+    data = b"the right bytes"
+    org = Organization.objects.get(slug=station.org)
+    left = storage / blob_path(org, sha(data))
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half a wr")
+    response = station.batch([data])
+    assert response.json() == {"stored": [sha(data)], "existing": []}
+    assert left.read_bytes() == data
+    assert b"".join(station.get(f"blobs/{sha(data)}").streaming_content) == data
+    assert [p.name for p in stored_files(storage)] == [sha(data)]  # no temporary file left
