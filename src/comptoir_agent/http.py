@@ -23,6 +23,14 @@ MAX_HEADERS = 100
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _digits(text: str, count: int | None = None) -> bool:
+    """Plain ASCII digits (int() would also take "1_0", "+3" or "²"), `count` of them."""
+    return bool(text) and text.isascii() and text.isdigit() and count in (None, len(text))
+
+
 class ProtocolError(Exception):
     """The answer does not follow HTTP/1.1 (http.client's HTTPException)."""
 
@@ -90,6 +98,10 @@ class Connection:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
+        if not method.isascii() or not method.isalpha():
+            raise ValueError(f"méthode HTTP invalide : {method!r}")
+        if not url.isascii() or not url.isprintable() or " " in url:
+            raise ValueError(f"adresse HTTP invalide : {url[:80]!r}")
         if self._response is not None and not self._response.done:
             raise ProtocolError("la réponse précédente n'a pas été lue jusqu'au bout")
         self._response = None
@@ -118,11 +130,15 @@ class Connection:
     def getresponse(self) -> Response:
         if self._file is None:
             raise ProtocolError("aucune requête en cours")
-        while True:
-            status, reason, version, headers = _read_head(self._file)
-            if not 100 <= status < 200 or status == 101:
-                break  # 1xx answers (100 Continue…) come before the real one
-        response = Response(self, status, reason, version, headers, self._method)
+        try:
+            while True:
+                status, reason, version, headers = _read_head(self._file)
+                if not 100 <= status < 200 or status == 101:
+                    break  # 1xx answers (100 Continue…) come before the real one
+            response = Response(self, status, reason, version, headers, self._method)
+        except BaseException:
+            self.close()  # out of step with the server: never reused
+            raise
         self._response = response
         return response
 
@@ -139,7 +155,7 @@ def _read_head(file: Any) -> tuple[int, str, str, dict[str, str]]:
     if len(line) > MAX_LINE:
         raise ProtocolError("ligne de statut trop longue")
     parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not _digits(parts[1], 3):
         raise ProtocolError(f"ligne de statut invalide : {line[:80]!r}")
     version, status = parts[0], int(parts[1])
     reason = parts[2] if len(parts) > 2 else ""
@@ -153,6 +169,8 @@ def _read_head(file: Any) -> tuple[int, str, str, dict[str, str]]:
             if not raw:
                 raise IncompleteRead(b"")  # the connection ended inside the headers
             return status, reason, version, headers
+        if not raw.endswith(b"\n"):
+            raise IncompleteRead(b"")  # the connection ended inside a header
         text = raw.decode("latin-1").rstrip("\r\n")
         if text[:1] in (" ", "\t") and last:  # an obsolete folded line continues the last
             headers[last] += " " + text.strip()
@@ -196,12 +214,10 @@ class Response:
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             self.chunked = True
         elif "content-length" in headers:
-            try:
-                self.length = int(headers["content-length"].split(",")[0])
-            except ValueError:
-                raise ProtocolError("Content-Length invalide") from None
-            if self.length < 0:
-                raise ProtocolError("Content-Length invalide")
+            value = headers["content-length"].split(",")[0].strip()
+            if not _digits(value):
+                raise ProtocolError(f"Content-Length invalide : {value[:20]!r}")
+            self.length = int(value)
         else:
             self.will_close = True  # the body ends with the connection
         self.done = self.length == 0
@@ -296,8 +312,11 @@ class Response:
         parts: list[bytes] = []
         got = 0
         while got < amt:
-            if self._chunk_left == 0 and not self._next_chunk():
-                break  # the last chunk: the body is complete
+            try:
+                if self._chunk_left == 0 and not self._next_chunk():
+                    break  # the last chunk: the body is complete
+            except IncompleteRead:  # cut between chunks: what came is kept
+                raise IncompleteRead(b"".join(parts)) from None
             want = min(amt - got, self._chunk_left)
             data = self._file.read(want)
             self._chunk_left -= len(data)
@@ -315,14 +334,12 @@ class Response:
     def _next_chunk(self) -> bool:
         """Read the next chunk's size line; False (and the trailers read) at the last."""
         line = self._file.readline(MAX_LINE + 1)
-        if not line:
+        if not line.endswith(b"\n"):
             raise IncompleteRead(b"")
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise ProtocolError(f"taille de bloc invalide : {line[:40]!r}") from None
-        if size < 0:
+        text = line.split(b";", 1)[0].strip()
+        if not text or len(text) > 16 or not all(c in _HEX for c in text):
             raise ProtocolError(f"taille de bloc invalide : {line[:40]!r}")
+        size = int(text, 16)
         if size:
             self._chunk_left = size
             return True
