@@ -17,7 +17,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,8 +70,6 @@ WAVE_BYTES = 8 * 1024 * 1024
 # Download the next wave and fetch the next page while writing (False: one thing at a
 # time, in order, as a replayed simulation needs).
 FETCH_AHEAD = True
-# Small blobs by sha256, big ones downloaded into files, why the others could not be had.
-Downloaded = tuple[dict[str, bytes], dict[str, Path], dict[str, str]]
 
 
 @dataclass
@@ -89,6 +87,17 @@ class Write:
 
     def in_place(self, f: dict[str, Any]) -> bool:
         return bool(self.present.get(f["name"]) == f["sha256"])
+
+
+@dataclass
+class Received:
+    """What a wave's downloads brought: small blobs by sha256, big ones in files (each
+    renamed, not copied, into its first place: `moved`), why the others were not had."""
+
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    large: dict[str, Path] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    moved: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -283,7 +292,7 @@ class Fetcher:
         keep_replaced = keep_replaced or record.pushed_digest is not None
         return Write(record, doc, rev, base_doc, folder, copies, present, keep_replaced)
 
-    def write_all(self, writes: list[Write], hashes: Hashes, got: Downloaded | None = None) -> None:
+    def write_all(self, writes: list[Write], hashes: Hashes, got: Received | None = None) -> None:
         """Download what is missing, then write every dossier (see the module docstring).
 
         Files are staged without fsync, fsynced together on a thread pool (the file
@@ -291,19 +300,18 @@ class Fetcher:
         whole group in one transaction. A crash in between leaves `applying_rev` set:
         the next pass recognises the written version and adopts or resumes it.
         """
-        blobs, large, failed = got or self._download(needed(writes), self.client)
-        moved: set[str] = set()  # big downloads already renamed into a dossier folder
+        got = got or self._download(needed(writes), self.client)
         try:
             staged: list[tuple[Write, Staged]] = []
             for write in writes:
-                missing = [f["sha256"] for f in write.doc["files"] if f["sha256"] in failed]
+                missing = [f["sha256"] for f in write.doc["files"] if f["sha256"] in got.failed]
                 if missing:
                     self.state.set_error(
-                        write.record.id, f"Téléchargement impossible : {failed[missing[0]]}"
+                        write.record.id, f"Téléchargement impossible : {got.failed[missing[0]]}"
                     )
                     continue
                 try:
-                    staged.append((write, self._stage(write, blobs, large, moved)))
+                    staged.append((write, self._stage(write, got)))
                 except OSError as exc:
                     self.state.set_error(
                         write.record.id, f"Écriture impossible dans {write.folder} : {exc}"
@@ -330,7 +338,7 @@ class Fetcher:
                 self.journal.save_many(w.record for w, _ in done)
                 self.journal.set_many_hashes(fresh)
         finally:
-            for path in large.values():
+            for path in got.large.values():
                 path.unlink(missing_ok=True)
 
     def _unchanged(self, record: Record, folder: Path, hashes: Hashes) -> dict[str, str] | None:
@@ -373,14 +381,13 @@ class Fetcher:
                 return path
         return None
 
-    def _download(self, needed: dict[str, int], client: HubClient) -> Downloaded:
+    def _download(self, needed: dict[str, int], client: HubClient) -> Received:
         """The blobs of `needed` (sha256 → size): small ones in memory, big ones in the
         state folder, and why each one that could not be had was not."""
-        blobs: dict[str, bytes] = {}
-        large: dict[str, Path] = {}
-        failed: dict[str, str] = {}
+        received = Received()
+        blobs, large, failed = received.blobs, received.large, received.failed
         if not needed:
-            return blobs, large, failed
+            return received
         progress = Progress("Réception", sum(needed.values()), self.state.settings.progress)
         try:
             small = sorted((s, n) for s, n in needed.items() if n <= MAX_BATCH_BLOB)
@@ -414,15 +421,9 @@ class Fetcher:
         finally:
             progress.close()
         self.state.stats["downloaded_bytes"] += progress.done
-        return blobs, large, failed
+        return received
 
-    def _stage(
-        self,
-        write: Write,
-        blobs: dict[str, bytes],
-        large: dict[str, Path],
-        moved: set[str],
-    ) -> Staged:
+    def _stage(self, write: Write, got: Received) -> Staged:
         """Write every new content (and dossier.json), not yet in place (see `Staged`).
 
         Staged first: a copy source in this very folder may be replaced or moved away.
@@ -431,7 +432,7 @@ class Fetcher:
         is copied from it.
         """
         if not write.present and not write.folder.exists():
-            return self._stage_folder(write, blobs, large, moved)
+            return self._stage_folder(write, got)
         doc, folder = write.doc, write.folder
         folder.mkdir(parents=True, exist_ok=True)
         staged = Staged([])
@@ -441,7 +442,7 @@ class Fetcher:
                     continue
                 target = folder / f["name"]
                 tmp = target.with_name(TEMP_PREFIX + f["name"])
-                self._put(write, f["sha256"], tmp, blobs, large, moved)
+                self._put(write, f["sha256"], tmp, got)
                 staged.files.append((tmp, target))
             target = folder / DOSSIER_FILE
             tmp = target.with_name(TEMP_PREFIX + DOSSIER_FILE)
@@ -452,13 +453,7 @@ class Fetcher:
             raise
         return staged
 
-    def _stage_folder(
-        self,
-        write: Write,
-        blobs: dict[str, bytes],
-        large: dict[str, Path],
-        moved: set[str],
-    ) -> Staged:
+    def _stage_folder(self, write: Write, got: Received) -> Staged:
         """A dossier new here: its whole folder, written under a temp name beside it (the
         scan skips it; a stale one from an interrupted pass is only the hub's files)."""
         folder = write.folder
@@ -471,10 +466,10 @@ class Fetcher:
             for f in sorted(write.doc["files"], key=lambda f: str(f["name"])):
                 name, sha = f["name"], f["sha256"]
                 path = os.path.join(temp, name)
-                if sha in blobs:
-                    st = write_new(path, blobs[sha])
+                if sha in got.blobs:
+                    st = write_new(path, got.blobs[sha])
                 else:
-                    self._put(write, sha, Path(path), blobs, large, moved)
+                    self._put(write, sha, Path(path), got)
                     st = os.stat(path)
                 if not is_ignored(name):  # as the scan lists the folder
                     staged.stats.append(FileStat(name, st.st_size, st.st_mtime_ns))
@@ -484,28 +479,20 @@ class Fetcher:
             raise
         return staged
 
-    def _put(
-        self,
-        write: Write,
-        sha: str,
-        tmp: Path,
-        blobs: dict[str, bytes],
-        large: dict[str, Path],
-        moved: set[str],
-    ) -> None:
+    def _put(self, write: Write, sha: str, tmp: Path, got: Received) -> None:
         """Write one content at `tmp`, from wherever this pass has it."""
-        if sha in blobs:
-            stage_bytes(tmp, blobs[sha], durable=False)
-        elif sha in large and sha not in moved:
+        if sha in got.blobs:
+            stage_bytes(tmp, got.blobs[sha], durable=False)
+        elif sha in got.large and sha not in got.moved:
             try:
-                os.replace(large[sha], tmp)
+                os.replace(got.large[sha], tmp)
             except OSError:  # not the same file system: copy
-                stage_copy(large[sha], tmp, durable=False)
+                stage_copy(got.large[sha], tmp, durable=False)
             else:
-                large[sha] = tmp
-                moved.add(sha)
-        elif sha in large:
-            stage_copy(large[sha], tmp, durable=False)
+                got.large[sha] = tmp
+                got.moved.add(sha)
+        elif sha in got.large:
+            stage_copy(got.large[sha], tmp, durable=False)
         elif sha in write.copies:
             stage_copy(write.copies[sha], tmp, durable=False)
         else:
