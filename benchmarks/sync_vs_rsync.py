@@ -1207,7 +1207,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="small trees (smoke test)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the cheap measures")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="runs of the cheap measures (the median is quoted)"
+    )
     parser.add_argument(
         "--repeat-initial", type=int, default=1, help="runs of the initial uploads (each resets)"
     )
