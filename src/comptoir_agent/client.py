@@ -79,10 +79,10 @@ class HubClient:
                 import ssl  # only for a hub over https: its import is not free
 
                 context = ssl.create_default_context()
-            self.conn = Connection(self.host, self.port, CONNECT_TIMEOUT, context)
+            self.conn = Connection(
+                self.host, self.port, CONNECT_TIMEOUT, context, read_timeout=self.read_timeout
+            )
             self.conn.connect()
-            if self.conn.sock is not None:
-                self.conn.sock.settimeout(self.read_timeout)
         return self.conn
 
     def close(self) -> None:

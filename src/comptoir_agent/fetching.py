@@ -84,6 +84,7 @@ class Write:
     copies: dict[str, Path]
     present: dict[str, str]  # name → sha256 of what the folder holds now
     keep_replaced: bool = False  # move replaced files to the trash (`resolve --keep cloud`)
+    held: bool = False  # `present` was read from the dossier's own folder (checked again)
 
     def in_place(self, f: dict[str, Any]) -> bool:
         return bool(self.present.get(f["name"]) == f["sha256"])
@@ -98,6 +99,11 @@ class Received:
     large: dict[str, Path] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     moved: set[str] = field(default_factory=set)
+
+    def merge(self, other: Received) -> None:
+        self.blobs.update(other.blobs)
+        self.large.update(other.large)
+        self.failed.update(other.failed)
 
 
 @dataclass
@@ -120,10 +126,7 @@ class Staged:
         """Every staged file (to make durable before anything goes in place)."""
         if self.folder is None:
             return [tmp for tmp, _ in self.files]
-        assert self.stats is not None
-        return [os.path.join(self.folder, s.name) for s in self.stats] + [
-            os.path.join(self.folder, DOSSIER_FILE)
-        ]
+        return [os.path.join(self.folder, name) for name in os.listdir(self.folder)]
 
     def discard(self) -> None:
         if self.folder is not None:
@@ -182,23 +185,35 @@ class Fetcher:
         """Write one page of fetched dossiers, wave after wave, each wave's blobs
         downloaded while the wave before it is written."""
         planned: list[list[Write]] = []
-        for wave in _waves(self._prepare(fetched)):
-            # Where local files already hold a content: one journal query per wave.
+        waves = _waves(self._prepare(fetched))
+        page = {record.id for wave in waves for record, _, _ in wave}
+        for wave in waves:
+            # Where local files already hold a content: one journal query per wave. The
+            # page's other waves are planned before they are written: their files are
+            # no copy source (they may be replaced by then).
             sources = self.journal.files_with_hashes(
                 f["sha256"] for _, doc, _ in wave for f in doc["files"]
             )
+            busy = page - {record.id for record, _, _ in wave}
             planned.append(
-                [w for r, d, v in wave if (w := self.plan_write(r, d, v, d, hashes, sources))]
+                [
+                    w
+                    for r, d, v in wave
+                    if (w := self.plan_write(r, d, v, d, hashes, sources, busy=busy))
+                ]
             )
         if not planned:
             return
         client = self.client.clone()
-        download = pool.submit(self._download, needed(planned[0]), client)
+        # Small blobs ahead; a big one when its wave is written (two waves may need it).
+        download = pool.submit(self._download, needed(planned[0]), client, False)
         try:
             for number, writes in enumerate(planned):
                 got = download.result()
                 if number + 1 < len(planned):
-                    download = pool.submit(self._download, needed(planned[number + 1]), client)
+                    download = pool.submit(
+                        self._download, needed(planned[number + 1]), client, False
+                    )
                 self.state.check_cancel()
                 self.write_all(writes, hashes, got)
         finally:
@@ -232,6 +247,7 @@ class Fetcher:
                 record.remote_conflict = bool(item.get("conflict"))
                 record.applying_rev = rev
                 record.applying_doc = canonical_json(doc).decode("utf-8")
+                record.error = None  # a new attempt: an interruption now is only that
                 ready.append((record, doc, rev))
             self.journal.save_many(changed)
         return ready
@@ -247,6 +263,7 @@ class Fetcher:
         hashes: Hashes,
         sources: dict[str, list[tuple[str, str]]] | None = None,
         keep_replaced: bool = False,
+        busy: frozenset[str] | set[str] = frozenset(),
     ) -> Write | None:
         """Where the dossier goes and which blobs local files can supply; None if refused.
 
@@ -272,7 +289,8 @@ class Fetcher:
                 )
                 return None
         present: dict[str, str] = {}
-        if record.path is not None and folder.exists():
+        held = record.path is not None and folder.exists()
+        if held:
             found = self._unchanged(record, folder, hashes)
             if found is None:
                 self.state.set_error(
@@ -286,11 +304,11 @@ class Fetcher:
             sources = self.journal.files_with_hashes(f["sha256"] for f in doc["files"])
         for f in doc["files"]:
             if f["sha256"] not in copies:
-                source = self._local_copy(sources.get(f["sha256"], []), hashes)
+                source = self._local_copy(sources.get(f["sha256"], []), hashes, busy)
                 if source is not None:
                     copies[f["sha256"]] = source
         keep_replaced = keep_replaced or record.pushed_digest is not None
-        return Write(record, doc, rev, base_doc, folder, copies, present, keep_replaced)
+        return Write(record, doc, rev, base_doc, folder, copies, present, keep_replaced, held)
 
     def write_all(self, writes: list[Write], hashes: Hashes, got: Received | None = None) -> None:
         """Download what is missing, then write every dossier (see the module docstring).
@@ -300,7 +318,10 @@ class Fetcher:
         whole group in one transaction. A crash in between leaves `applying_rev` set:
         the next pass recognises the written version and adopts or resumes it.
         """
-        got = got or self._download(needed(writes), self.client)
+        if got is None:
+            got = self._download(needed(writes), self.client)
+        else:  # the small blobs came ahead: the big ones now
+            got.merge(self._download(needed(writes), self.client, small=False))
         try:
             staged: list[tuple[Write, Staged]] = []
             for write in writes:
@@ -308,6 +329,14 @@ class Fetcher:
                 if missing:
                     self.state.set_error(
                         write.record.id, f"Téléchargement impossible : {got.failed[missing[0]]}"
+                    )
+                    continue
+                if write.held and self._unchanged(write.record, write.folder, hashes) != (
+                    write.present
+                ):  # changed here since it was planned (while earlier waves were written)
+                    self.state.set_error(
+                        write.record.id,
+                        "Modifié pendant la synchronisation : repris au prochain passage",
                     )
                     continue
                 try:
@@ -364,10 +393,14 @@ class Fetcher:
                 return None
         return {s.name: known[s.name].sha256 for s in stats}
 
-    def _local_copy(self, holders: list[tuple[str, str]], hashes: Hashes) -> Path | None:
+    def _local_copy(
+        self, holders: list[tuple[str, str]], hashes: Hashes, busy: frozenset[str] | set[str]
+    ) -> Path | None:
         """A local file that still holds a content (copied instead of downloaded), among
-        the files the journal last saw with it."""
+        the files the journal last saw with it, outside the dossiers of `busy`."""
         for dossier_id, name in holders:
+            if dossier_id in busy:
+                continue
             owner = self.state.records.get(dossier_id)
             if owner is None or owner.path is None:
                 continue
@@ -381,16 +414,23 @@ class Fetcher:
                 return path
         return None
 
-    def _download(self, needed: dict[str, int], client: HubClient) -> Received:
+    def _download(
+        self, needed: dict[str, int], client: HubClient, large: bool = True, small: bool = True
+    ) -> Received:
         """The blobs of `needed` (sha256 → size): small ones in memory, big ones in the
-        state folder, and why each one that could not be had was not."""
+        state folder (False: leave those out), and why each one not had was not."""
+        needed = {
+            sha: size
+            for sha, size in needed.items()
+            if (small if size <= MAX_BATCH_BLOB else large)
+        }
         received = Received()
-        blobs, large, failed = received.blobs, received.large, received.failed
+        blobs, failed = received.blobs, received.failed
         if not needed:
             return received
         progress = Progress("Réception", sum(needed.values()), self.state.settings.progress)
         try:
-            small = sorted((s, n) for s, n in needed.items() if n <= MAX_BATCH_BLOB)
+            batched = sorted((s, n) for s, n in needed.items() if n <= MAX_BATCH_BLOB)
 
             def one(client: HubClient, group: list[str]) -> dict[str, bytes] | str:
                 try:
@@ -398,7 +438,7 @@ class Fetcher:
                 except DownloadError as exc:
                     return str(exc)
 
-            groups = group_by_size(small, MAX_BATCH_BYTES)
+            groups = group_by_size(batched, MAX_BATCH_BYTES)
             for group, got in zip(groups, in_flight(client, groups, one), strict=True):
                 if isinstance(got, str):
                     failed.update(dict.fromkeys(group, got))
@@ -417,7 +457,7 @@ class Fetcher:
                 except (DownloadError, HubError) as exc:
                     failed[sha] = str(exc)
                     continue
-                large[sha] = target
+                received.large[sha] = target
         finally:
             progress.close()
         self.state.stats["downloaded_bytes"] += progress.done

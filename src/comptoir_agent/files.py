@@ -44,9 +44,11 @@ def write_new(path: str, data: bytes) -> os.stat_result:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        return os.fstat(fd)
+        if os.name != "nt":
+            return os.fstat(fd)
     finally:
         os.close(fd)
+    return os.stat(path)  # Windows may set the times as the file is closed
 
 
 def read_whole(path: str | os.PathLike[str]) -> bytes:

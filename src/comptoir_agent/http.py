@@ -58,10 +58,12 @@ class Connection:
         port: int | None,
         timeout: float,
         context: ssl.SSLContext | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         self.host = host
         self.port = port or (443 if context is not None else 80)
-        self.timeout = timeout
+        self.timeout = timeout  # to connect
+        self.read_timeout = timeout if read_timeout is None else read_timeout
         self.context = context
         self.sock: socket.socket | None = None
         self._file: Any = None
@@ -76,6 +78,7 @@ class Connection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.context is not None:
                 sock = self.context.wrap_socket(sock, server_hostname=self.host)
+            sock.settimeout(self.read_timeout)  # (also when it reconnects by itself)
         except BaseException:
             sock.close()
             raise

@@ -3,6 +3,7 @@ and the next page and the next wave's blobs come down while the current wave is 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from pathlib import Path
@@ -223,3 +224,89 @@ def test_save_many_is_save_in_turn(tmp_path):
 
 def test_the_page_size_is_the_protocols():
     assert fetching.MAX_BULK_DOSSIERS == MAX_BULK_DOSSIERS  # what the tests above shrink
+
+
+def _dossier(hub: FakeHub, ident: str, number: str, files: dict[str, bytes]) -> dict[str, Any]:
+    doc = make_doc(number)
+    doc["id"] = ident
+    hub.web_create(doc, files=files)
+    head = hub.head(ident)
+    assert head is not None
+    return head
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_a_later_wave_never_copies_a_file_an_earlier_wave_replaces(
+    hub, tmp_path, monkeypatch, ahead
+):
+    """A's file holds X here and becomes Y on the hub; B (a later wave of the same page)
+    now needs X, which only A's file held: B gets X, not A's new bytes."""
+    monkeypatch.setattr(fetching, "FETCH_AHEAD", ahead)
+    old, new = b"X" * 3000, b"Y" * 3000
+    a = _dossier(hub, "00000000-0000-4000-8000-00000000000a", "2026-00001", {"plan.pdf": old})
+    station = paired(hub, tmp_path / "poste")
+    assert station("sync").code == 0  # A (with X) is on the station
+    b = _dossier(hub, "ffffffff-0000-4000-8000-00000000000b", "2026-00002", {"copie.pdf": old})
+    hub.web_edit(a["id"], {"status": "done"}, files={"plan.pdf": new})
+    monkeypatch.setattr(fetching, "WAVE_BYTES", 1000)  # one dossier per wave: A, then B
+    result = station("sync")
+    assert result.code == 0, result.err + result.out
+    assert (station.folder(a) / "plan.pdf").read_bytes() == new
+    assert (station.folder(b) / "copie.pdf").read_bytes() == old
+    journal = Journal(station.root / ".comptoir" / "journal.sqlite3")
+    try:
+        assert journal.hashes(b["id"])["copie.pdf"].sha256 == hashlib.sha256(old).hexdigest()
+    finally:
+        journal.close()
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_two_waves_that_need_the_same_big_file_both_get_it(hub, tmp_path, monkeypatch, ahead):
+    from comptoir_agent import transfer
+
+    monkeypatch.setattr(fetching, "FETCH_AHEAD", ahead)
+    monkeypatch.setattr(fetching, "MAX_BATCH_BLOB", 2000)
+    monkeypatch.setattr(transfer, "MAX_BATCH_BLOB", 2000)
+    monkeypatch.setattr(fetching, "WAVE_BYTES", 1000)
+    big = bytes(range(256)) * 40  # over MAX_BATCH_BLOB: a ranged download
+    docs = [
+        _dossier(
+            hub,
+            f"{n:08x}-0000-4000-8000-000000000000",
+            f"2026-0000{n}",
+            {"big.dwg": big, "note.txt": bytes([n]) * 1500},  # the note: one wave each
+        )
+        for n in (1, 2, 3)
+    ]
+    station = paired(hub, tmp_path / "poste")
+    result = station("sync")
+    assert result.code == 0, result.err + result.out
+    for doc in docs:
+        assert (station.folder(doc) / "big.dwg").read_bytes() == big
+    assert not list((station.root / ".comptoir").glob("downloads/*.part"))
+
+
+def test_a_file_edited_while_earlier_waves_are_written_is_kept(hub, tmp_path, monkeypatch):
+    """B is planned with the page, then its file is edited here before its wave is
+    written: B is not overwritten (the edit stays; the next pass sees both changes)."""
+    first = _dossier(hub, "00000000-0000-4000-8000-000000000001", "2026-00001", {"a.pdf": b"a1"})
+    second = _dossier(hub, "ffffffff-0000-4000-8000-000000000002", "2026-00002", {"b.pdf": b"b1"})
+    station = paired(hub, tmp_path / "poste")
+    assert station("sync").code == 0
+    hub.web_edit(first["id"], {"status": "done"}, files={"a.pdf": b"a2" * 600})
+    hub.web_edit(second["id"], {"status": "done"}, files={"b.pdf": b"b2" * 600})
+    monkeypatch.setattr(fetching, "WAVE_BYTES", 1000)
+    edited = station.folder(second) / "b.pdf"
+    real = fetching.fsync_all
+
+    def user_edits(paths: Any, directories: bool = False) -> None:
+        if not directories and edited.read_bytes() == b"b1":  # while the first wave goes
+            edited.write_bytes(b"mine")
+        real(paths, directories=directories)
+
+    monkeypatch.setattr(fetching, "fsync_all", user_edits)
+    result = station("sync")
+    assert (station.folder(first) / "a.pdf").read_bytes() == b"a2" * 600
+    assert edited.read_bytes() == b"mine"
+    assert result.code != 0
+    assert "Modifié pendant la synchronisation" in station("status", "--json").out
