@@ -247,3 +247,33 @@ def test_out_of_range_numbers_are_refused_not_a_server_error(station):
     assert accepted.status_code == 204, accepted.content
     assert accepted.content == b""  # a 204 carries no body
     assert Station.objects.get().checkpoint == 2**63 - 1
+
+
+def test_fetch_names_the_revision_whose_document_it_sends_when_a_write_lands_between(
+    station, other_station, monkeypatch
+):
+    """A push lands after fetch read the dossiers and before it read their heads: the
+    answer pairs the new head's rev with the new head's document, never an old rev
+    with a newer document."""
+    from comptoir.sync import services
+
+    doc = document()
+    first = station.push(item(doc)).json()["results"][0]
+    newer = {**doc, "status": "done"}
+    manager = services.DossierRevision.objects
+    real_filter = manager.filter
+    pushed: list[dict] = []
+    armed = [True]
+
+    def filter_after_a_push(*args, **kwargs):
+        if armed:  # the first heads query of the fetch: the other station pushes first
+            armed.clear()
+            pushed.append(other_station.push(item(newer, first["rev"])).json()["results"][0])
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "filter", filter_after_a_push)
+    fetched = station.post("dossiers/fetch", {"ids": [doc["id"]]}).json()["dossiers"][0]
+    monkeypatch.undo()
+    assert pushed and pushed[0]["status"] == "accepted"
+    assert fetched["rev"] == pushed[0]["rev"]
+    assert fetched["document"] == newer

@@ -488,3 +488,25 @@ def test_a_part_file_held_too_long_answers_busy_and_changes_nothing(station, sto
     assert Upload.objects.get().offset == 400
     assert part.read_bytes() == DATA[:400]
     assert put(station, upload_id, DATA[400:], 400).json()["complete"] is True
+
+
+def test_the_checked_bytes_replace_a_file_a_crash_left_under_the_blobs_name(station, storage):
+    org = Organization.objects.get(slug=station.org)
+    left = storage / blob_path(org, SHA)
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"truncated by a power cut")
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:600], 0).status_code == 200
+    assert put(station, upload_id, DATA[600:], 600).json()["complete"] is True
+    assert left.read_bytes() == DATA
+
+
+def test_a_late_copy_of_a_chunk_after_the_end_leaves_no_part_file(station, storage):
+    """A retry of a middle chunk that arrives once the upload is complete answers the
+    complete state and creates nothing."""
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:600], 0).status_code == 200
+    assert put(station, upload_id, DATA[600:], 600).json()["complete"] is True
+    late = put(station, upload_id, DATA[600:], 600)
+    assert late.status_code == 200 and late.json()["complete"] is True
+    assert stored_files(storage, "/uploads/") == []

@@ -197,14 +197,28 @@ class PartFile:
     hashes them on the way: the last chunk then needs no second reading of the file.
     """
 
-    def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+    def __init__(self, path: str, create: bool) -> None:
+        """`create`: the upload's first chunk (FileNotFoundError otherwise when the file
+        is gone: the upload ended meanwhile)."""
         self.path = path
-        self.handle = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+        # Threads of this process first (flock may not tell them apart, on NFS), then
+        # other processes.
+        self._thread_lock = _thread_lock(path)
+        if not self._thread_lock.acquire(timeout=PART_WAIT):
+            raise PartBusy
         try:
-            self.locked = _lock(self.handle)
+            flags = os.O_RDWR | getattr(os, "O_BINARY", 0)
+            if create:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                flags |= os.O_CREAT
+            self.handle = os.open(path, flags, 0o600)
+            try:
+                self.locked = _lock(self.handle)
+            except BaseException:
+                os.close(self.handle)
+                raise
         except BaseException:
-            os.close(self.handle)
+            self._thread_lock.release()
             raise
         self._hasher: Any = None
         self._end = 0
@@ -213,7 +227,10 @@ class PartFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self.handle)  # (and the lock with it)
+        try:
+            os.close(self.handle)  # (and the file lock with it)
+        finally:
+            self._thread_lock.release()
 
     def write(self, offset: int, stream: BinaryIO, length: int) -> bool:
         """Write the next `length` bytes of `stream` at `offset`, by pieces of CHUNK.
@@ -273,6 +290,20 @@ def _lock(handle: int) -> bool:
             if time.monotonic() >= deadline:
                 raise PartBusy from None
             time.sleep(0.01)
+        except OSError:  # no lock on this file system (NFS without lockd): no running hash
+            return False
+
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def _thread_lock(path: str) -> threading.Lock:
+    with _thread_locks_guard:
+        if len(_thread_locks) > 4 * RUNNING_MAX:  # drop the ones no thread holds
+            for key in [k for k, held in _thread_locks.items() if not held.locked()]:
+                del _thread_locks[key]
+        return _thread_locks.setdefault(path, threading.Lock())
 
 
 RUNNING_MAX = 64  # uploads whose running hash a process keeps (the oldest go first)
@@ -315,7 +346,7 @@ def _pwrite(handle: int, data: memoryview, offset: int) -> int:
 
 def adopt_part(org: Organization, sha256: str, path: str, digest: str | None = None) -> bool:
     """Make the file at `path` blob `sha256` if its bytes hash to it (renamed into place,
-    not copied; a blob already there is kept). False when they do not: the file is
+    not copied, over any file of that name). False when they do not: the file is
     removed and nothing is stored. `digest`: the file's hash, when it was computed on
     the way in (`PartFile.digest`); read from the file otherwise."""
     if digest is None:
@@ -327,10 +358,8 @@ def adopt_part(org: Organization, sha256: str, path: str, digest: str | None = N
     root = _local_root()
     assert root is not None
     final = os.path.join(root, blob_path(org, sha256))
-    if os.path.exists(final):  # its content is its name: the copy here adds nothing
-        os.unlink(path)
-        return True
     os.makedirs(os.path.dirname(final), exist_ok=True)
+    # Over whatever is there: the same bytes, or what a crash left under that name.
     os.replace(path, final)
     return True
 

@@ -973,16 +973,22 @@ def fetch(station: Station, ids: list[str]) -> bytes:
     )
     # Each dossier's head through the join: two IN lists (ids × revs) made SQLite probe
     # every pair, 500 × 500 of them for a full request.
-    heads: dict[int, str | None] = dict(
-        DossierRevision.objects.filter(
+    # The revision goes with its document: a write between the two queries moves the
+    # head, and the answer must pair the rev it names with that rev's content.
+    heads: dict[int, tuple[str, str | None]] = {
+        dossier_id: (rev, document)
+        for dossier_id, rev, document in DossierRevision.objects.filter(
             dossier__in=[dossier.pk for dossier in dossiers], rev=F("dossier__revision")
         )
         .order_by()
-        .values_list("dossier_id", Cast("document", TextField()))
-    )
+        .values_list("dossier_id", "rev", Cast("document", TextField()))
+    }
     items = []
     for dossier in dossiers:
-        document = heads.get(dossier.pk)
+        if dossier.pk in heads:
+            dossier.revision, document = heads[dossier.pk]
+        else:
+            document = None
         if document in (None, "null") and dossier.deleted_at is None:
             dossier = Dossier.objects.get(pk=dossier.pk)  # its first revision, made now
             exchange.touch(dossier, source="hub")
@@ -1405,11 +1411,25 @@ def put_chunk(
     # On local files the part file is held (locked) from the offset check to the end:
     # two requests carrying the same range are then taken one after the other.
     try:
-        held = blobs.PartFile(path) if path is not None else contextlib.nullcontext()
+        held = (
+            blobs.PartFile(path, create=upload.offset == 0)
+            if path is not None
+            else contextlib.nullcontext()
+        )
     except blobs.PartBusy:
         raise Conflict(
             _("Another request is storing a chunk of this upload: send it again later."),
             code="upload_busy",
+        ) from None
+    except FileNotFoundError:  # finished (or dropped) by another request meanwhile
+        upload = upload_for(station, public_id)
+        if upload.completed_at is not None:
+            return _upload_state(upload)
+        _check_offset(upload, start)  # 409 with the offset to resume from
+        raise Conflict(
+            _("The upload is at byte %(offset)s: resume from there.") % {"offset": upload.offset},
+            code="offset_mismatch",
+            details={"offset": upload.offset},
         ) from None
     with held as part:
         _check_offset(upload, start)
