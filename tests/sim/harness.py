@@ -431,14 +431,19 @@ def _synced_name(name: str) -> bool:
 
 
 def read_local(root: Path) -> dict[str, LocalCopy]:
-    """Every dossier folder `<year>/<number>/` of a data folder, with its file manifest."""
+    """Every dossier folder `<year>/<number>/` of a data folder, with its file manifest.
+
+    As the agent's layout sees them: a hidden folder (the agent's own
+    `.comptoir-tmp-<number>/`, a new dossier being written) is not a dossier, and the
+    simulated user does not work in it.
+    """
     found: dict[str, LocalCopy] = {}
     for year in sorted(root.iterdir()):
         if not (year.is_dir() and year.name.isdigit() and len(year.name) == 4):
             continue
         for folder in sorted(year.iterdir()):
             meta = folder / "dossier.json"
-            if not folder.is_dir() or not meta.is_file():
+            if folder.name.startswith(".") or not folder.is_dir() or not meta.is_file():
                 continue
             doc = json.loads(meta.read_bytes())
             manifest = []
