@@ -1425,12 +1425,7 @@ def put_chunk(
         upload = upload_for(station, public_id)
         if upload.completed_at is not None:
             return _upload_state(upload)
-        _check_offset(upload, start)  # 409 with the offset to resume from
-        raise Conflict(
-            _("The upload is at byte %(offset)s: resume from there.") % {"offset": upload.offset},
-            code="offset_mismatch",
-            details={"offset": upload.offset},
-        ) from None
+        raise _offset_conflict(upload.offset) from None
     with held as part:
         _check_offset(upload, start)
         stored = (
@@ -1460,12 +1455,16 @@ def _check_offset(upload: Upload, start: int) -> None:
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
         if start != locked.offset:
-            raise Conflict(
-                _("The upload is at byte %(offset)s: resume from there.")
-                % {"offset": locked.offset},
-                code="offset_mismatch",
-                details={"offset": locked.offset},
-            )
+            raise _offset_conflict(locked.offset)
+
+
+def _offset_conflict(offset: int) -> Conflict:
+    """409 `offset_mismatch`: the chunk does not start where the upload is."""
+    return Conflict(
+        _("The upload is at byte %(offset)s: resume from there.") % {"offset": offset},
+        code="offset_mismatch",
+        details={"offset": offset},
+    )
 
 
 def _part_path(upload: Upload) -> str | None:
