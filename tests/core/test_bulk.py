@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.db import IntegrityError, transaction
 
-from comptoir.core.bulk import insert_objects, insert_rows, one_of
+from comptoir.core.bulk import insert_objects, insert_rows, one_of, one_of_uuids
 from comptoir.dossiers.models import Blob, Document, Dossier, DossierRevision
 from tests.agenda.factories import a_dossier
 
@@ -123,3 +123,52 @@ def test_insert_objects_writes_the_instances_and_gives_them_their_keys(people):
     objects[1].number = "BULK-1b"
     objects[1].save(update_fields=["number"])  # an UPDATE of the row, not a second INSERT
     assert Dossier.objects.filter(organization=org, number__startswith="BULK-").count() == 3
+
+
+def test_insert_objects_stamps_auto_now_dates_like_save(people):
+    model = a_dossier(people)
+    objects = [
+        Dossier(
+            organization=model.organization,
+            number=f"STAMP-{i}",
+            created_by=model.created_by,
+            change_seq=2000 + i,
+            year=model.year,
+            sequence=i,
+        )
+        for i in range(2)
+    ]
+    insert_objects(Dossier, objects, key="public_id")
+    stored = Dossier.objects.get(pk=objects[0].pk)
+    assert objects[0].updated_at is not None
+    assert stored.updated_at == objects[0].updated_at  # the instance holds what was written
+
+
+def test_uuid_values_given_as_text_are_stored_as_the_orm_stores_them(people):
+    dossier = a_dossier(people)
+    given = uuid.uuid4()
+    insert_rows(
+        Document,
+        [
+            {
+                "organization_id": dossier.organization.pk,
+                "dossier_id": dossier.pk,
+                "public_id": str(given).upper(),
+                "name": "a.pdf",
+                "sha256": sha(1),
+                "size": 1,
+            }
+        ],
+    )
+    assert Document.objects.get(public_id=given).name == "a.pdf"
+
+
+def test_one_of_uuids_matches_uuids_and_their_text_and_skips_what_is_no_uuid(people):
+    dossier = a_dossier(people)
+    other = a_dossier(people)
+    wanted = [str(dossier.public_id).upper(), other.public_id, "not-a-uuid", ""]
+    found = set(
+        Dossier.objects.filter(public_id__in=one_of_uuids(wanted)).values_list("pk", flat=True)
+    )
+    assert found == {dossier.pk, other.pk}
+    assert not Dossier.objects.filter(public_id__in=one_of_uuids(["nope"])).exists()

@@ -68,3 +68,25 @@ def test_copy_refuses_bytes_purged_from_the_cloud(people, dossier):
     Blob.objects.filter(sha256=document.sha256).update(purged_at=timezone.now())
     with pytest.raises(Conflict):
         services.copy_document(document, dossier, name="b.pdf", actor=actor)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rapport.pdf",
+        "PHOTO.JPG",
+        "plan.v2.dxf",
+        "archive.tar.gz",
+        "sans-extension",
+        ".cache",
+        "a.b",
+    ],
+)
+def test_a_documents_content_type_is_the_standard_guess_for_its_name(name):
+    import mimetypes
+
+    from comptoir.dossiers.exchange import content_type_for
+
+    expected = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    assert content_type_for(name) == expected
+    assert content_type_for(name) == expected  # and again, from the cache

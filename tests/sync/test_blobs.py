@@ -112,6 +112,26 @@ def test_batch_stores_the_files_and_counts_them_once(station, storage):
         assert b"".join(station.get(f"blobs/{sha(data)}").streaming_content) == data
 
 
+def test_a_batch_with_a_long_manifest_line_is_read_whole(station, storage):
+    """Thousands of entries make a manifest line of hundreds of KiB: all stored."""
+    files = [b"piece %d" % index for index in range(3000)]
+    response = station.batch(files)
+    assert response.status_code == 200, response.content
+    assert len(response.json()["stored"]) == 3000
+    assert Blob.objects.count() == 3000 and len(stored_files(storage)) == 3000
+
+
+def test_a_batch_without_an_end_of_line_after_its_manifest_is_refused(station, storage):
+    data = b"photo"
+    header = json.dumps([{"sha256": sha(data), "size": len(data)}]).encode()
+    response = station.client().post(
+        station.url("blobs/batch"), header + data, content_type=BATCH_TYPE
+    )
+    assert response.status_code == 400
+    assert response.json()["details"] == {"line": 1}
+    assert not Blob.objects.exists() and stored_files(storage) == []
+
+
 def test_the_same_file_from_two_stations_is_stored_and_counted_once(
     station, other_station, storage
 ):

@@ -14,12 +14,13 @@ import functools
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
 
@@ -37,6 +38,19 @@ def _preparer(field: models.Field[Any, Any], db: BaseDatabaseWrapper) -> Callabl
         return lambda value: value  # rows give `<name>_id`, the key itself
     if isinstance(field, _PLAIN) and not isinstance(field, models.FileField):
         return lambda value: value
+    if isinstance(field, models.FileField):  # a name: what FileField.get_prep_value does
+        return lambda value: None if value is None else str(value)
+    if isinstance(field, models.UUIDField):  # what UUIDField.get_db_prep_value does
+        native = db.features.has_native_uuid_field
+
+        def prepare_uuid(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, uuid.UUID):
+                value = field.to_python(value)
+            return value if native else value.hex
+
+        return prepare_uuid
     last: list[Any] = [object(), None]  # rows often share a value (a timestamp): once
 
     def prepare(value: Any) -> Any:
@@ -47,12 +61,17 @@ def _preparer(field: models.Field[Any, Any], db: BaseDatabaseWrapper) -> Callabl
     return prepare
 
 
-def _new_uuids(count: int) -> Iterator[uuid.UUID]:
+def _new_uuids(count: int, native: bool) -> Iterator[uuid.UUID | str]:
     """`count` random (version 4) UUIDs, as uuid.uuid4 makes them, from one read of the
-    system's random source instead of one each."""
-    pool = os.urandom(16 * count)
+    system's random source instead of one each; ready for the database: UUIDs where it
+    has the type, else their 32 hex digits (what Django stores), made without a UUID
+    object each."""
+    pool = bytearray(os.urandom(16 * count))
     for start in range(0, 16 * count, 16):
-        yield uuid.UUID(bytes=pool[start : start + 16], version=4)
+        pool[start + 6] = (pool[start + 6] & 0x0F) | 0x40  # version 4
+        pool[start + 8] = (pool[start + 8] & 0x3F) | 0x80  # RFC 4122 variant
+        raw = bytes(pool[start : start + 16])
+        yield uuid.UUID(bytes=raw) if native else raw.hex()
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:
@@ -69,26 +88,33 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
         if not (field.primary_key and isinstance(field, models.AutoField))
     ]
     db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy looked up per use
-    columns: list[tuple[str, Callable[[Any], Any], Any, bool]] = []
+    # (attribute, preparer, default, called per row, the default's values are prepared)
+    columns: list[tuple[str, Callable[[Any], Any], Any, bool, bool]] = []
     for field in fields:
         default: Any = None
-        per_row = False
+        per_row = prepared = False
         if field.has_default():
             per_row = callable(field.default)
             default = field.default if per_row else field.get_default()
             if field.default is uuid.uuid4:
-                default = functools.partial(next, _new_uuids(len(rows)))
+                native = db.features.has_native_uuid_field
+                default = functools.partial(next, _new_uuids(len(rows), native))
+                prepared = True
         elif not field.null and not isinstance(field, models.ForeignKey):
             default = field.get_default()  # "" for a blank text field
-        columns.append((field.attname, _preparer(field, db), default, per_row))
+        columns.append((field.attname, _preparer(field, db), default, per_row, prepared))
     table = db.ops.quote_name(model._meta.db_table)
     names = ", ".join(db.ops.quote_name(str(field.column)) for field in fields)
     marks = ", ".join("%s" for _ in fields)
     sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names from the model
     params = [
         [
-            prepare(row[attname] if attname in row else default() if per_row else default)
-            for attname, prepare, default, per_row in columns
+            prepare(row[attname])
+            if attname in row
+            else default()
+            if prepared
+            else prepare(default() if per_row else default)
+            for attname, prepare, default, per_row, prepared in columns
         ]
         for row in rows
     ]
@@ -110,12 +136,32 @@ def insert_objects(model: type[M], objects: Sequence[M], key: str) -> None:
         for field in model._meta.concrete_fields
         if not (field.primary_key and isinstance(field, models.AutoField))
     ]
-    # pre_save, as bulk_create: auto_now dates are set, files committed
-    insert_rows(model, [{f.attname: f.pre_save(obj, True) for f in fields} for obj in objects])
+    # pre_save, as bulk_create: auto_now dates are set (one instant for the whole batch,
+    # not a clock reading and a settings lookup per field of each instance), files
+    # committed
+    now = timezone.now()
+    stamped = [
+        f for f in fields if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add)
+    ]
+    others = [f for f in fields if f not in stamped]
+    rows = []
+    for obj in objects:
+        row = {f.attname: f.pre_save(obj, True) for f in others}
+        for f in stamped:
+            setattr(obj, f.attname, now)
+            row[f.attname] = now
+        rows.append(row)
+    insert_rows(model, rows)
     unique = model._meta.get_field(key)
     assert isinstance(unique, models.Field), f"{key} is not a field of {model.__name__}"
     wanted = [unique.to_python(getattr(obj, key)) for obj in objects]
-    found = dict(model._default_manager.filter(**{f"{key}__in": wanted}).values_list(key, "pk"))
+    if isinstance(unique, models.UUIDField):
+        values: Any = one_of_uuids(wanted)
+    elif isinstance(unique, (models.CharField, models.TextField)):
+        values = one_of(wanted)
+    else:
+        values = wanted
+    found = dict(model._default_manager.filter(**{f"{key}__in": values}).values_list(key, "pk"))
     for obj, value in zip(objects, wanted, strict=True):
         obj.pk = found[value]
         obj._state.adding = False
@@ -132,3 +178,20 @@ def one_of(values: Sequence[str]) -> RawSQL:
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::text[])", (list(values),))
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(list(values)),))
+
+
+def one_of_uuids(values: Iterable[Any]) -> RawSQL:
+    """`one_of` for a UUID field: UUIDs or their text; a text that is no UUID matches
+    nothing (Django would refuse the whole query)."""
+    parsed: list[uuid.UUID] = []
+    for value in values:
+        if isinstance(value, uuid.UUID):
+            parsed.append(value)
+            continue
+        try:
+            parsed.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::uuid[])", ([str(u) for u in parsed],))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps([u.hex for u in parsed]),))

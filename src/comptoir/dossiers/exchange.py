@@ -9,6 +9,7 @@ the document as a revision. Nothing here deletes anything.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import mimetypes
@@ -564,6 +565,13 @@ def _decimal(raw: Any) -> Decimal | None:
 
 
 def content_type_for(name: str) -> str:
+    # The type depends only on the suffixes ("x.tar.gz"): one guess per suffix chain.
+    dot = name.find(".", 1)
+    return _content_type("x" + name[dot:] if dot > 0 else name)
+
+
+@functools.lru_cache(maxsize=512)
+def _content_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 

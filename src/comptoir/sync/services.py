@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from comptoir.accounts import tokens
 from comptoir.accounts.models import ApiToken, User
 from comptoir.core import audit
-from comptoir.core.bulk import insert_objects, insert_rows, one_of
+from comptoir.core.bulk import insert_objects, insert_rows, one_of, one_of_uuids
 from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, Resource, Scope, spec_for
@@ -597,7 +597,7 @@ def _hold(station: Station, public_ids: Iterable[str]) -> None:
     _hold_keys(
         station,
         Dossier.objects.filter(
-            organization=station.organization, public_id__in=list(public_ids)
+            organization=station.organization, public_id__in=one_of_uuids(public_ids)
         ).values_list("pk", flat=True),
     )
 
@@ -677,12 +677,13 @@ def _create_in_bulk(
     seen_ids = {
         str(value)
         for value in Dossier.objects.filter(
-            public_id__in=[item_id for item_id, _doc, _rev in fresh.values()]
+            public_id__in=one_of_uuids(item_id for item_id, _doc, _rev in fresh.values())
         ).values_list("public_id", flat=True)
     }
     taken = set(
         Dossier.objects.filter(
-            organization=org, number__in=[doc["number"] for _id, doc, _rev in fresh.values()]
+            organization=org,
+            number__in=one_of([doc["number"] for _id, doc, _rev in fresh.values()]),
         ).values_list("number", flat=True)
     )
     chosen: dict[int, tuple[str, dict[str, Any], str]] = {}
@@ -1198,7 +1199,11 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
         raise DomainError(
             _("A batch holds at most 32 MiB; send big files as uploads."), code="too_large"
         )
-    header = stream.readline(1024 * 1024)
+    # One read of the whole body: reading the manifest line first went through the WSGI
+    # server's readline, which copies its read-ahead buffer for every KiB of the line.
+    raw = stream.read(length) if length > 0 else b""
+    end = raw.find(b"\n", 0, 1024 * 1024)
+    header = raw[: end + 1] if end >= 0 else raw[: 1024 * 1024]
     try:
         manifest = json.loads(header)
     except ValueError:
@@ -1226,7 +1231,7 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
             % {"announced": total, "sent": max(length - len(header), 0)},
             code="size_mismatch",
         )
-    body = memoryview(stream.read(total))  # one read: many small ones cost more than it
+    body = memoryview(raw)[len(header) :]
     payloads: dict[str, bytes] = {}
     offset = 0
     for index, entry in enumerate(manifest):
