@@ -18,17 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from comptoir_agent import __version__
+from comptoir_agent import ahead as early
 from comptoir_agent.client import HubError
 from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sync_dir
 from comptoir_agent.journal import FileHash, Record
-from comptoir_agent.layout import LocalDossier, name_problem, read_dossier, scan
+from comptoir_agent.layout import LocalDossier, Ready, name_problem, read_dossier, scan
 from comptoir_agent.planner import RED, Action, Context, Decision, Options, Plan, plan
 from comptoir_agent.protocol import (
     MAX_BULK_DOSSIERS,
     MAX_FEED_PAGE,
     canonical_json,
     chunked,
-    document_digest,
+    digest_of_canonical,
     next_rev,
 )
 from comptoir_agent.state import (
@@ -125,10 +126,13 @@ def options_plan(state: PassState, options: Options, wanted: frozenset[str] = fr
     return plan(view.local, base, remote, options, context, view.invalid)
 
 
-def scan_into(state: PassState) -> str | None:
-    """Scan the data folder into `state.view`; returns a safety-stop reason, if any."""
-    state.records = state.journal.records()
-    result = scan(state.root, state.records, state.journal.hashes_by_dossier())
+def scan_into(state: PassState, on_ready: Ready | None = None, loaded: bool = False) -> str | None:
+    """Scan the data folder into `state.view`; returns a safety-stop reason, if any.
+
+    `loaded`: `state.records` already holds the journal's records."""
+    if not loaded:
+        state.records = state.journal.records()
+    result = scan(state.root, state.records, state.journal.hashes_by_dossier(), on_ready=on_ready)
     state.stats["hashed_files"] = result.hashed_files
     state.view = build_local_view(result.dossiers, state.records)
     base, _ = trees(state.records)
@@ -152,6 +156,8 @@ class SyncPass:
         self.quota: tuple[int, int] | None = None
         self.reread: int | None = None  # a re-read asked on the web, not yet honoured
         self.trashed = 0
+        self.ahead: early.Ahead | None = None
+        self.on_hub: frozenset[str] = frozenset()  # hashes the early sending found there
 
     @property
     def records(self) -> dict[str, Record]:
@@ -162,11 +168,30 @@ class SyncPass:
         return self.state.view
 
     def run(self) -> PassResult:
-        stop = scan_into(self.state)
-        if stop:
-            return PassResult(EXIT_SAFETY, message=stop)
-        self._persist_scan()
-        self._load_station()
+        try:
+            return self._run()
+        finally:
+            if self.ahead is not None:
+                self.ahead.abandon()
+
+    def _run(self) -> PassResult:
+        info: Any = None
+        if early.EARLY:
+            # The files of what the scan finds to push go up while it goes on (ahead.py).
+            self.state.records = self.journal.records()
+            self.ahead = early.Ahead(self.client, self.settings.send, self.today, self.records)
+            stop = scan_into(self.state, self.ahead.offer, loaded=True)
+            if stop:  # nothing was offered: the hub was asked nothing (see `run`)
+                return PassResult(EXIT_SAFETY, message=stop)
+            self.ahead.close()
+            self._persist_scan()
+            info = self.ahead.station_info()
+        else:
+            stop = scan_into(self.state)
+            if stop:
+                return PassResult(EXIT_SAFETY, message=stop)
+            self._persist_scan()
+        self._load_station(info)
         if self.options.enabled:
             self._pull_feed()
         self._mark_partial_applies()
@@ -278,8 +303,11 @@ class SyncPass:
 
     # station and feed -------------------------------------------------------------------
 
-    def _load_station(self) -> None:
-        info = self.client.get(self.client.org_path("sync/station")) or {}
+    def _load_station(self, info: Any = None) -> None:
+        """The station's options, quota and re-read request (`info`: the hub's answer to
+        `sync/station`, when the early sending already asked)."""
+        if info is None:
+            info = self.client.get(self.client.org_path("sync/station")) or {}
         raw_options = info.get("options") if isinstance(info, dict) else None
         self.options = Options.from_json(raw_options if isinstance(raw_options, dict) else {})
         quota = info.get("quota") if isinstance(info, dict) else None
@@ -460,6 +488,7 @@ class SyncPass:
                 self._set_error(ident, (dossier.error if dossier else None) or "dossier illisible")
                 continue
             ready[ident] = dossier
+        self._early_done()
         groups = list(chunked(list(ready.items()), MAX_BULK_DOSSIERS))
         pusher = ThreadPoolExecutor(max_workers=1) if len(groups) > 1 and PUSH_AHEAD else None
         push_client = self.client.clone() if pusher else self.client
@@ -498,6 +527,17 @@ class SyncPass:
                 self.client.requests += push_client.requests
                 push_client.close()
 
+    def _early_done(self) -> None:
+        """Wait for the early sending; what it sent counts, what it found on the hub is
+        not asked again."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is None:
+            return
+        ahead.finish()
+        self.state.stats["uploaded_bytes"] += ahead.sent_bytes
+        self.client.requests += ahead.requests
+        self.on_hub = frozenset(ahead.sent)
+
     def _upload_group(
         self, group: Sequence[tuple[str, LocalDossier]]
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -505,12 +545,20 @@ class SyncPass:
         are all on the hub (the others get their error), and the quota message if any."""
         from comptoir_agent.transfer import Source, upload
 
+        on_hub = self.on_hub
         sources = [
             Source(self.root / d.path / f["name"], f["sha256"], f["size"])
             for _ident, d in group
             for f in d.doc["files"]  # type: ignore[index]
+            if f["sha256"] not in on_hub
         ]
-        outcome = upload(self.client, self.journal, sources, self.settings.progress, self.quota)
+        outcome = upload(
+            self.client,
+            self.journal,
+            sources,
+            self.settings.progress,
+            self.quota,
+        )
         self.state.stats["uploaded_bytes"] += outcome.uploaded_bytes
         items = []
         for ident, dossier in group:
@@ -551,7 +599,8 @@ class SyncPass:
         record = self.records.get(ident) or Record(ident)
         self.records[ident] = record
         doc = item["document"]
-        digest = document_digest(doc)
+        canonical = canonical_json(doc)
+        digest = digest_of_canonical(canonical)
         if result is None:
             record.error = "Pas de réponse du cloud pour ce dossier"
             self.journal.save(record)
@@ -587,7 +636,7 @@ class SyncPass:
         # fetched in this very pass.
         record.base_rev = item["rev"]
         record.base_digest = digest
-        record.base_doc = canonical_json(doc).decode("utf-8")
+        record.base_doc = canonical.decode("utf-8")
         record.remote_rev = head_rev
         record.remote_seq = result.get("head_seq") or result.get("seq") or record.remote_seq
         record.pushed_rev = record.pushed_digest = None

@@ -18,16 +18,20 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from comptoir_agent.files import TEMP_PREFIX
 from comptoir_agent.journal import FileHash, Record
-from comptoir_agent.protocol import HASH_READ_SIZE, document_digest, with_manifest
+from comptoir_agent.protocol import HASH_READ_SIZE, MAX_BATCH_BLOB, document_digest, with_manifest
 from comptoir_agent.schema import validate_dossier
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 DOSSIER_FILE = "dossier.json"
 IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini", ".DS_Store"})
@@ -79,20 +83,33 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     With os.open/os.read rather than open(): no buffered file object to build, and
     fewer system calls for a small file, which is most of the cost of hashing one.
     """
+    sha, size, _ = hash_and_keep(path, 0)
+    return sha, size
+
+
+def hash_and_keep(path: str | os.PathLike[str], keep: int) -> tuple[str, int, bytes | None]:
+    """`hash_file`, and the bytes hashed when the file holds at most `keep` bytes (None
+    otherwise): exactly what the hash vouches for, whatever happens to the file next."""
     digest = hashlib.sha256()
     size = 0
+    kept: list[bytes] | None = [] if keep > 0 else None
     fd = os.open(path, _READ_FLAGS)
     try:
         while chunk := os.read(fd, HASH_READ_SIZE):
             digest.update(chunk)
             size += len(chunk)
+            if kept is not None:
+                kept.append(chunk)
+                if size > keep:
+                    kept = None
     except OSError as exc:
         if exc.filename is None:  # name the file, as open() does
             raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
         raise
     finally:
         os.close(fd)
-    return digest.hexdigest(), size
+    data = None if kept is None else kept[0] if len(kept) == 1 else b"".join(kept)
+    return digest.hexdigest(), size, data
 
 
 class FileStat(NamedTuple):  # a tuple: made for each of thousands of files per scan
@@ -134,6 +151,8 @@ class _Pending:
     cache: Mapping[str, FileHash] = field(default_factory=dict)
     parsed: Any = None
     parse_error: str | None = None
+    built: bool = False
+    contents: dict[str, bytes] = field(default_factory=dict)  # sha256 → bytes (see `Ready`)
 
     def parse(self) -> None:
         try:
@@ -210,14 +229,24 @@ def dossier_folders(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
+# Told of each dossier read from disk as soon as it is built, with the bytes of its small
+# files (sha256 → bytes, files of at most MAX_BATCH_BLOB) read while hashing them.
+Ready = Callable[[LocalDossier, dict[str, bytes]], None]
+
+
 def scan(
     root: Path,
     records: Mapping[str, Record],
     hash_cache: Mapping[str, Mapping[str, FileHash]],
     workers: int = 4,
     progress: Callable[[int], None] | None = None,
+    on_ready: Ready | None = None,
 ) -> ScanResult:
-    """Scan every dossier folder of `root` (see the module docstring)."""
+    """Scan every dossier folder of `root` (see the module docstring).
+
+    With `on_ready`, each dossier whose folder had to be read is handed over as soon as
+    its files are hashed, while the scan goes on (the engine sends their files early).
+    """
     started_ns = time.time_ns()
     by_path = {r.path: r for r in records.values() if r.path}
     result = ScanResult()
@@ -266,7 +295,7 @@ def scan(
         if isinstance(ident, str):
             item.cache = hash_cache.get(ident, {})
         pending.append(item)
-    _hash_pending(pending, result, started_ns, workers, progress)
+    _hash_pending(pending, result, started_ns, workers, progress, on_ready)
     for item in pending:
         _build(item)
         result.dossiers.append(item.dossier)
@@ -299,9 +328,16 @@ def _hash_pending(
     started_ns: int,
     workers: int,
     progress: Callable[[int], None] | None,
+    on_ready: Ready | None = None,
 ) -> None:
-    """Fill each pending dossier's `hashes`, hashing only files the cache cannot vouch for."""
+    """Fill each pending dossier's `hashes`, hashing only files the cache cannot vouch for.
+
+    With `on_ready`, the dossiers are built and handed over in order, each as soon as its
+    last file is hashed; at most HASH_WINDOW groups are read ahead of the hand-over, so
+    the bytes kept for it stay bounded however big the tree.
+    """
     jobs: list[_Job] = []
+    left: dict[int, int] = {}  # id(item) → its files still to hash
     for item in pending:
         item.dossier.hashes = {}
         for stat in item.stats:
@@ -310,20 +346,36 @@ def _hash_pending(
                 item.dossier.hashes[stat.name] = known
             else:
                 jobs.append((item, stat))
+                left[id(item)] = left.get(id(item), 0) + 1
+    handed = 0  # pending[:handed] were handed over
+
+    def hand_over() -> None:
+        nonlocal handed
+        while on_ready is not None and handed < len(pending):
+            item = pending[handed]
+            if left.get(id(item), 0):
+                return
+            _build(item)
+            contents, item.contents = item.contents, {}
+            on_ready(item.dossier, contents)
+            handed += 1
+
     if not jobs:
+        hand_over()
         return
     groups = _job_groups(jobs)
+    keep = MAX_BATCH_BLOB if on_ready is not None else 0
     # The workers get plain paths: building them there measured slower on two threads.
     paths = [[os.path.join(item.folder, stat.name) for item, stat in group] for group in groups]
     # More threads than processors only fight over the interpreter lock.
     threads = min(max(1, workers), os.cpu_count() or 1, len(groups))
     from concurrent.futures import ThreadPoolExecutor  # a pass with nothing to hash: not needed
 
-    runner: Any
     with ThreadPoolExecutor(max_workers=threads) if threads > 1 else nullcontext() as pool:
-        runner = pool.map(_hash_group, paths) if pool else map(_hash_group, paths)
+        runner = _ahead(pool, functools.partial(_hash_group, keep=keep), paths, threads)
         for group, done in zip(groups, runner, strict=True):
-            for (item, stat), (sha, problem) in zip(group, done, strict=True):
+            for (item, stat), (sha, problem, data) in zip(group, done, strict=True):
+                left[id(item)] -= 1
                 hashes = item.dossier.hashes
                 assert hashes is not None
                 if sha is None:
@@ -333,10 +385,34 @@ def _hash_pending(
                 # next time.
                 mtime = -1 if stat.mtime_ns >= started_ns - RACY_NS else stat.mtime_ns
                 hashes[stat.name] = FileHash(stat.size, mtime, sha)
+                if data is not None:
+                    item.contents[sha] = data
                 result.hashed_files += 1
                 result.hashed_bytes += stat.size
                 if progress:
                     progress(stat.size)
+            hand_over()
+
+
+# Hashing tasks (groups of about 1 MiB) queued ahead of the one being taken, per thread.
+HASH_WINDOW = 4
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _ahead(pool: Any, work: Callable[[T], R], jobs: list[T], threads: int) -> Iterator[R]:
+    """`work(job)` for each job, in order, on `pool` (inline without one), with at most
+    HASH_WINDOW x threads jobs started ahead of the result being taken."""
+    if pool is None:
+        yield from map(work, jobs)
+        return
+    window: deque[Future[R]] = deque()
+    for job in jobs:
+        window.append(pool.submit(work, job))
+        if len(window) >= HASH_WINDOW * threads:
+            yield window.popleft().result()
+    while window:
+        yield window.popleft().result()
 
 
 _Job = tuple[_Pending, FileStat]
@@ -360,21 +436,25 @@ def _job_groups(jobs: list[_Job]) -> list[list[_Job]]:
     return groups
 
 
-def _hash_group(paths: list[str]) -> list[tuple[str | None, str]]:
-    """(sha256, "") or (None, why it could not be read) for each path, in order."""
-    done: list[tuple[str | None, str]] = []
+def _hash_group(paths: list[str], keep: int = 0) -> list[tuple[str | None, str, bytes | None]]:
+    """(sha256, "", bytes kept) or (None, why it could not be read, None) for each path,
+    in order; the bytes of a file of at most `keep` bytes are kept (see hash_and_keep)."""
+    done: list[tuple[str | None, str, bytes | None]] = []
     for path in paths:
         try:
-            sha, _ = hash_file(path)
+            sha, _, data = hash_and_keep(path, keep)
         except OSError as exc:
-            done.append((None, str(exc)))
+            done.append((None, str(exc), None))
             continue
-        done.append((sha, ""))
+        done.append((sha, "", data))
     return done
 
 
 def _build(item: _Pending) -> None:
-    """Parse, attach the manifest, validate and digest one dossier read from disk."""
+    """Parse, attach the manifest, validate and digest one dossier read from disk (once)."""
+    if item.built:
+        return
+    item.built = True
     dossier = item.dossier
     doc = item.parsed
     if item.parse_error:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from comptoir_agent import engine
+from comptoir_agent import ahead, engine
 from tests.agent.conftest import make_doc, paired, write_dossier
 from tests.agent.fakehub import Fail, FakeHub
 
@@ -43,6 +43,7 @@ class PipelineHub(FakeHub):
 @pytest.fixture
 def pipeline_hub(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(engine, "MAX_BULK_DOSSIERS", GROUP)
+    monkeypatch.setattr(ahead, "EARLY", False)  # the files would all go up during the scan
     server = PipelineHub()
     server.start()
     yield server

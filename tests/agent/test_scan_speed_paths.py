@@ -93,14 +93,14 @@ def test_threaded_and_inline_hashing_agree(tmp_path, monkeypatch, old):
 def test_an_unreadable_file_marks_its_dossier_only(tmp_path, monkeypatch):
     contents = _tree(tmp_path)
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    real = layout.hash_file
+    real = layout.hash_and_keep
 
-    def flaky(path: Any) -> tuple[str, int]:
+    def flaky(path: Any, keep: int) -> tuple[str, int, bytes | None]:
         if os.fspath(path).endswith("2026-00101/page-010.jpg"):
             raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real(path)
+        return real(path, keep)
 
-    monkeypatch.setattr(layout, "hash_file", flaky)
+    monkeypatch.setattr(layout, "hash_and_keep", flaky)
     sizes: list[int] = []
     result = scan(tmp_path, {}, {}, workers=4, progress=sizes.append)
     found = {d.path: d for d in result.dossiers}

@@ -40,6 +40,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from comptoir_agent import ahead as agent_ahead
 from comptoir_agent import cli as agent_cli
 from comptoir_agent import client as agent_client
 from comptoir_agent import conflicts as agent_conflicts
@@ -1263,6 +1264,7 @@ def _patched(world: World, storage: Path) -> Iterator[None]:
         (agent_transfer, "BATCHES_IN_FLIGHT", 1),
         (agent_engine, "PUSH_AHEAD", False),
         (agent_fetching, "FETCH_AHEAD", False),
+        (agent_ahead, "EARLY", False),
         (agent_fetching, "MAX_BATCH_BLOB", LARGE_FILE),
         (services, "CHUNK_SIZE", CHUNK_SIZE),
         (timezone, "now", world.clock.now),

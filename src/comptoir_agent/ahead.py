@@ -1,0 +1,248 @@
+"""Small files sent while the scan goes on, before the plan exists.
+
+A first pass over thousands of new dossiers read and hashed every file, then
+planned, then read every file again to send it, the hub idle all through the
+scan. Here the scan hands each dossier it had to read over as soon as its files
+are hashed, with the bytes it hashed (`layout.Ready`). A thread of its own asks
+the hub for the station's options, decides for each dossier what the plan would
+(`planner.decide`, with what the journal knew before the pass) and, for a
+dossier to push, sends the small files the hub lacks in batches of
+EARLY_BATCH_BYTES, two in flight, each on its own connection. The bytes sent
+are the bytes hashed: a file changed since is sent at the next pass.
+
+Blobs are named by their hash and a batch changes no dossier: a blob sent for a
+dossier the plan does not push after all (the change feed said something new)
+costs bytes, never correctness. This thread never touches the journal. Any
+failure — quota, network, a refusal — only ends the early sending: the pass's
+own upload then finds what the hub still lacks and tells why.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from comptoir_agent.client import HubClient
+from comptoir_agent.journal import Record
+from comptoir_agent.layout import LocalDossier
+from comptoir_agent.planner import Action, Context, Local, Options, decide
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+# Off in the simulation, whose passes run on one thread in a fixed order.
+EARLY = True
+# Bytes of files per early batch: small, so the hub starts storing early in the scan.
+EARLY_BATCH_BYTES = 8 * 1024 * 1024
+# Bytes handed over and not yet taken into a batch; beyond, the scan waits.
+HELD_BYTES = 32 * 1024 * 1024
+IN_FLIGHT = 2
+
+
+class Ahead:
+    """The early sending of one pass (see the module docstring).
+
+    The calling thread lends `client` for the station request only: it must not use
+    it before `station_info()` has returned.
+    """
+
+    def __init__(
+        self,
+        client: HubClient,
+        send: bool,
+        today: date,
+        records: Mapping[str, Record],
+    ) -> None:
+        self.client = client
+        self.send = send  # --send
+        self.today = today
+        self.records = dict(records)  # the journal before the pass
+        self.cond = threading.Condition()
+        self.items: deque[tuple[LocalDossier, dict[str, bytes]]] = deque()
+        self.held = 0
+        self.closed = False  # the scan is over: nothing more will be offered
+        self.stopped = False  # nothing more will be sent
+        # The hub is asked nothing before the scan found a dossier to offer or ended
+        # without a safety stop (a stopped pass sends no request at all).
+        self.go = threading.Event()
+        self.info: Any = None
+        self.info_error: Exception | None = None
+        self.info_ready = threading.Event()
+        self.error: Exception | None = None
+        self.sent_bytes = 0
+        self.sent: set[str] = set()
+        self.requests = 0
+        self.thread = threading.Thread(target=self._run, name="comptoir-envoi-anticipe")
+        self.thread.daemon = True
+        self.thread.start()
+
+    # the scan's side --------------------------------------------------------------------
+
+    def offer(self, dossier: LocalDossier, contents: dict[str, bytes]) -> None:
+        """A dossier read and hashed by the scan, with the bytes of its small files."""
+        if dossier.doc is None or dossier.id is None or dossier.error or not contents:
+            return
+        size = sum(len(data) for data in contents.values())
+        with self.cond:
+            while not self.stopped and self.held and self.held + size > HELD_BYTES:
+                self.cond.wait()
+            if self.stopped:
+                return
+            self.items.append((dossier, contents))
+            self.held += size
+            self.cond.notify_all()
+        self.go.set()
+
+    def close(self) -> None:
+        """The scan is over (without a safety stop: see `abandon`)."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        self.go.set()
+
+    def station_info(self) -> Any:
+        """The hub's answer to `sync/station` (raises what the request raised)."""
+        self.info_ready.wait()
+        if self.info_error is not None:
+            raise self.info_error
+        return self.info
+
+    def finish(self) -> None:
+        """Wait until everything offered is sent (or the sending stopped)."""
+        self.close()
+        self.thread.join()
+
+    def abandon(self) -> None:
+        """Stop at once (the pass ends early): nothing more starts; waits for the thread."""
+        self._stop()
+        self.thread.join()
+
+    # the thread -------------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.items.clear()
+            self.held = 0
+            self.cond.notify_all()
+        self.go.set()
+
+    def _take(self) -> tuple[LocalDossier, dict[str, bytes]] | None:
+        with self.cond:
+            while not self.items and not self.closed and not self.stopped:
+                self.cond.wait()
+            if self.stopped or not self.items:
+                return None
+            item = self.items.popleft()
+            self.held -= sum(len(data) for data in item[1].values())
+            self.cond.notify_all()
+            return item
+
+    def _run(self) -> None:
+        clients: list[HubClient] = []
+        self.go.wait()
+        if self.stopped:  # abandoned before anything was asked
+            self.info_ready.set()
+            return
+        try:
+            try:
+                self.info = self.client.get(self.client.org_path("sync/station")) or {}
+                # Made before the lent client goes back: a clone copies it.
+                clients = [self.client.clone() for _ in range(IN_FLIGHT)]
+            except Exception as exc:  # noqa: BLE001 - raised in the pass's thread
+                self.info_error = exc
+                return
+            finally:
+                self.info_ready.set()
+            raw = self.info.get("options") if isinstance(self.info, dict) else None
+            options = Options.from_json(raw if isinstance(raw, dict) else {})
+            context = Context(today=self.today, send=self.send or not options.not_systematic)
+            if options.enabled and context.send:
+                self._send_all(options, context, clients)
+        except Exception as exc:  # noqa: BLE001 - any failure only ends the early sending
+            self.error = exc
+        finally:
+            self._stop()
+            for each in clients:
+                self.requests += each.requests
+                each.close()
+
+    def _send_all(self, options: Options, context: Context, clients: list[HubClient]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from comptoir_agent.state import base_of, remote_of
+
+        idle = list(clients)
+        lock = threading.Lock()
+        pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="comptoir-envoi")
+        flying: deque[Future[None]] = deque()
+
+        def send(batch: dict[str, bytes]) -> None:
+            with lock:
+                own = idle.pop()
+            try:
+                self._send_batch(own, batch, lock)
+            finally:
+                with lock:
+                    idle.append(own)
+
+        def launch(batch: dict[str, bytes]) -> None:
+            while len(flying) >= IN_FLIGHT:
+                flying.popleft().result()  # a failure ends the sending here
+            flying.append(pool.submit(send, batch))
+
+        try:
+            batch: dict[str, bytes] = {}
+            size = 0
+            while (item := self._take()) is not None:
+                dossier, contents = item
+                assert dossier.id is not None and dossier.doc is not None
+                record = self.records.get(dossier.id)
+                local = Local(
+                    id=dossier.id,
+                    path=dossier.path,
+                    digest=dossier.digest,
+                    number=dossier.number,
+                    year=dossier.year,
+                    created_at=dossier.created_at,
+                )
+                base = base_of(record) if record else None
+                remote = remote_of(record) if record else None
+                if decide(dossier.id, local, base, remote, options, context).action is not (
+                    Action.PUSH
+                ):
+                    continue
+                for entry in dossier.doc.get("files", []):
+                    sha = entry["sha256"]
+                    data = contents.get(sha)
+                    if data is None or sha in batch:
+                        continue
+                    batch[sha] = data
+                    size += len(data)
+                if size >= EARLY_BATCH_BYTES:
+                    launch(batch)
+                    batch, size = {}, 0
+            if batch:
+                launch(batch)
+            while flying:
+                flying.popleft().result()
+        finally:
+            self._stop()  # the scan stops waiting on a failure
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _send_batch(self, client: HubClient, batch: dict[str, bytes], lock: threading.Lock) -> None:
+        from comptoir_agent.protocol import BlobHeader, encode_batch_header
+        from comptoir_agent.transfer import missing_hashes
+
+        missing = missing_hashes(client, list(batch))
+        wanted = [sha for sha in batch if sha in missing]
+        if wanted:
+            headers = [BlobHeader(sha, len(batch[sha])) for sha in wanted]
+            body = b"".join([encode_batch_header(headers), *(batch[sha] for sha in wanted)])
+            client.post_batch(client.org_path("sync/blobs/batch"), body)
+        with lock:
+            self.sent.update(batch)
+            self.sent_bytes += sum(len(batch[sha]) for sha in wanted)

@@ -1,0 +1,217 @@
+"""The files of the dossiers a pass will push go up while the scan goes on (ahead.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+import pytest
+
+from comptoir_agent import ahead, layout
+from comptoir_agent.protocol import decode_batch
+from tests.agent.conftest import make_doc, paired, write_dossier
+from tests.agent.fakehub import Fail, FakeHub
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class RecordingHub(FakeHub):
+    """Keeps every batch body's hashes, and tells when a batch arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.batch_seen = threading.Event()
+
+    def batch(self, headers: Any, body: bytes) -> tuple[int, Any, str]:
+        answer = super().batch(headers, body)
+        self.batches.append([s for s, _ in decode_batch(body)])
+        self.batch_seen.set()
+        return answer
+
+
+@pytest.fixture
+def hub():
+    server = RecordingHub()
+    server.start()
+    yield server
+    server.stop()
+
+
+def dossiers(station: Any, count: int, size: int = 4096) -> list[dict[str, Any]]:
+    docs = [make_doc(f"2026-{index:05d}") for index in range(1, count + 1)]
+    for index, doc in enumerate(docs):
+        write_dossier(
+            station.root,
+            doc,
+            files={f"photo-{n}.jpg": bytes([index, n]) * (size // 2) for n in range(3)},
+        )
+    return docs
+
+
+def sent_hashes(hub: RecordingHub) -> list[str]:
+    return [h for batch in hub.batches for h in batch]
+
+
+def test_files_go_up_while_the_scan_goes_on_each_once(hub, tmp_path, monkeypatch):
+    monkeypatch.setattr(ahead, "EARLY_BATCH_BYTES", 1)  # a batch per dossier
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 6)
+    offered: list[str] = []
+    real_offer = ahead.Ahead.offer
+
+    def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
+        real_offer(self, dossier, contents)
+        offered.append(dossier.number)
+        if len(offered) == 2:  # the scan is not over: the hub must get files meanwhile
+            assert hub.batch_seen.wait(10), "no file reached the hub during the scan"
+
+    monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    result = station("sync")
+    assert result.code == 0, result.err
+    assert len(offered) == 6
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
+    sent = sent_hashes(hub)
+    assert len(sent) == len(set(sent)) == 18  # every file once, none sent again later
+    assert set(sent) == set(hub.blobs)
+    # the pass's own upload found everything there: it asked nothing more
+    assert hub.count("POST", "blobs/missing$") == len(hub.batches)
+    assert station("status", "--json").code == 0
+
+
+def test_a_file_changed_after_it_was_hashed_goes_up_as_hashed(hub, tmp_path, monkeypatch):
+    station = paired(hub, tmp_path / "poste")
+    [doc] = dossiers(station, 1)
+    photo = station.folder(doc) / "photo-0.jpg"
+    before = photo.read_bytes()
+    real_offer = ahead.Ahead.offer
+
+    def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
+        photo.write_bytes(b"retouched after the scan read it")
+        real_offer(self, dossier, contents)
+
+    monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    assert station("sync").code == 0
+    assert hub.blobs[sha(before)] == before  # the bytes the pushed manifest names
+    monkeypatch.undo()
+    assert station("sync").code == 0  # the next pass sends the new version
+    assert sha(b"retouched after the scan read it") in hub.blobs
+    names = {f["name"]: f["sha256"] for f in hub.dossiers[doc["id"]].doc["files"]}
+    assert names["photo-0.jpg"] == sha(b"retouched after the scan read it")
+
+
+@pytest.mark.parametrize(
+    ("options", "args", "sent"),
+    [
+        ({"enabled": False}, (), False),
+        ({"not_systematic": True}, (), False),
+        ({"not_systematic": True}, ("--send",), True),
+    ],
+    ids=["disabled", "not-systematic", "not-systematic-with-send"],
+)
+def test_nothing_goes_up_early_that_the_pass_would_not_send(hub, tmp_path, options, args, sent):
+    station = paired(hub, tmp_path / "poste")
+    hub.station().options.update(options)
+    dossiers(station, 2)
+    station("sync", *args)
+    assert bool(hub.batches) is sent
+    assert bool(hub.blobs) is sent
+
+
+def test_dossiers_before_the_send_date_are_not_sent_early(hub, tmp_path):
+    station = paired(hub, tmp_path / "poste")
+    hub.station().options["send_after"] = "2026-01-01"
+    old = make_doc("2025-00001", year=2025, created_at="2025-06-01T09:00:00+02:00")
+    new = make_doc("2026-00001")
+    write_dossier(station.root, old, files={"ancien.pdf": b"old report"})
+    write_dossier(station.root, new, files={"nouveau.pdf": b"new report"})
+    assert station("sync").code == 0
+    assert sent_hashes(hub) == [sha(b"new report")]
+    assert set(hub.dossiers) == {new["id"]}
+
+
+def test_only_what_changed_goes_up_on_a_later_pass(hub, tmp_path):
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 3)
+    assert station("sync").code == 0
+    hub.batches.clear()
+    (station.folder(docs[1]) / "note.txt").write_bytes(b"ajout sur le terrain")
+    assert station("sync").code == 0
+    assert sent_hashes(hub) == [sha(b"ajout sur le terrain")]
+
+
+def test_a_refused_early_batch_leaves_the_sending_to_the_pass(hub, tmp_path):
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 3)
+    hub.fail("POST", "blobs/batch$", 1, Fail(400, "invalid", "refusé une fois"))
+    result = station("sync")
+    assert result.code == 0, result.err
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
+    assert len(hub.blobs) == 9
+
+
+def test_over_quota_nothing_is_lost_and_the_dossiers_say_why(hub, tmp_path):
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 2)
+    hub.quota_limit = 100
+    result = station("sync")
+    assert result.code != 0
+    assert not hub.dossiers and not hub.blobs
+    assert "Quota dépassé" in result.err
+    for doc in docs:  # the files are all still here
+        assert len(list(station.folder(doc).iterdir())) == 4
+    hub.quota_limit = 10**9
+    assert station("sync").code == 0
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
+
+
+def test_the_scan_holds_a_bounded_amount_of_bytes_for_the_sending(hub, tmp_path, monkeypatch):
+    """However many dossiers wait, the bytes handed over and not yet sent stay bounded."""
+    monkeypatch.setattr(ahead, "HELD_BYTES", 20_000)
+    monkeypatch.setattr(ahead, "EARLY_BATCH_BYTES", 10_000)
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 12, size=4000)  # 12 000 bytes per dossier
+    slow = threading.Event()
+    real_batch = hub.batch
+
+    def batch(headers: Any, body: bytes) -> tuple[int, Any, str]:
+        slow.wait(0.05)
+        return real_batch(headers, body)
+
+    monkeypatch.setattr(hub, "batch", batch)
+    peaks: list[int] = []
+    real_offer = ahead.Ahead.offer
+
+    def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
+        real_offer(self, dossier, contents)
+        peaks.append(self.held)
+
+    monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    assert station("sync").code == 0
+    assert max(peaks) <= 20_000 + 12_000
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
+
+
+def test_the_hashing_runs_a_bounded_number_of_tasks_ahead(tmp_path):
+    """The scan's pool is fed a window of tasks, not the whole tree at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started: list[int] = []
+    taken = 0
+    lock = threading.Lock()
+
+    def work(job: int) -> int:
+        with lock:
+            started.append(job)
+        return job
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for result in layout._ahead(pool, work, list(range(100)), 2):
+            taken += 1
+            with lock:
+                assert len(started) - taken <= layout.HASH_WINDOW * 2
+            assert result == taken - 1
+    assert taken == 100
