@@ -19,19 +19,24 @@ own upload then finds what the hub still lacks and tells why.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from comptoir_agent.client import HubClient
 from comptoir_agent.journal import Record
 from comptoir_agent.layout import LocalDossier
 from comptoir_agent.planner import Action, Context, Local, Options, decide
+from comptoir_agent.protocol import MAX_BATCH_BLOB
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+    from comptoir_agent.transfer import Progress
 
 # Off in the simulation, whose passes run on one thread in a fixed order.
 EARLY = True
@@ -40,6 +45,10 @@ EARLY_BATCH_BYTES = 8 * 1024 * 1024
 # Bytes handed over and not yet taken into a batch; beyond, the scan waits.
 HELD_BYTES = 32 * 1024 * 1024
 IN_FLIGHT = 2
+
+
+class EarlyStop(Exception):
+    """The early sending ends here (the pass's own upload takes over)."""
 
 
 class Ahead:
@@ -52,12 +61,18 @@ class Ahead:
     def __init__(
         self,
         client: HubClient,
+        root: Path,
         send: bool,
         today: date,
         records: Mapping[str, Record],
+        show_progress: bool = False,
     ) -> None:
         self.client = client
+        self.root = root
         self.send = send  # --send
+        self.show_progress = show_progress
+        self.progress: Progress | None = None
+        self.large: set[str] = set()  # big files whose upload started
         self.today = today
         self.records = dict(records)  # the journal before the pass
         self.cond = threading.Condition()
@@ -83,7 +98,7 @@ class Ahead:
 
     def offer(self, dossier: LocalDossier, contents: dict[str, bytes]) -> None:
         """A dossier read and hashed by the scan, with the bytes of its small files."""
-        if dossier.doc is None or dossier.id is None or dossier.error or not contents:
+        if dossier.doc is None or dossier.id is None or dossier.error:
             return
         size = sum(len(data) for data in contents.values())
         with self.cond:
@@ -174,25 +189,30 @@ class Ahead:
         from concurrent.futures import ThreadPoolExecutor
 
         from comptoir_agent.state import base_of, remote_of
+        from comptoir_agent.transfer import Progress
 
         idle = list(clients)
         lock = threading.Lock()
         pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="comptoir-envoi")
         flying: deque[Future[None]] = deque()
+        self.progress = Progress("Envoi", 0, self.show_progress, growing=True)
 
-        def send(batch: dict[str, bytes]) -> None:
+        def send(job: Callable[[HubClient], None]) -> None:
             with lock:
                 own = idle.pop()
             try:
-                self._send_batch(own, batch, lock)
+                job(own)
             finally:
                 with lock:
                     idle.append(own)
 
-        def launch(batch: dict[str, bytes]) -> None:
+        def launch(job: Callable[[HubClient], None]) -> None:
             while len(flying) >= IN_FLIGHT:
                 flying.popleft().result()  # a failure ends the sending here
-            flying.append(pool.submit(send, batch))
+            flying.append(pool.submit(send, job))
+
+        def batch_job(batch: dict[str, bytes]) -> Callable[[HubClient], None]:
+            return lambda own: self._send_batch(own, batch, lock)
 
         try:
             batch: dict[str, bytes] = {}
@@ -218,20 +238,30 @@ class Ahead:
                 for entry in dossier.doc.get("files", []):
                     sha = entry["sha256"]
                     data = contents.get(sha)
-                    if data is None or sha in batch:
-                        continue
-                    batch[sha] = data
-                    size += len(data)
+                    if data is not None and sha not in batch:
+                        batch[sha] = data
+                        size += len(data)
+                    elif entry["size"] > MAX_BATCH_BLOB and sha not in self.large:
+                        # A big file is not kept by the scan: its resumable upload reads it
+                        # again (the hub checks its hash at the end).
+                        self.large.add(sha)
+                        path = self.root / dossier.path / entry["name"]
+                        launch(functools.partial(self._send_large, path, sha, entry["size"], lock))
                 if size >= EARLY_BATCH_BYTES:
-                    launch(batch)
+                    launch(batch_job(batch))
                     batch, size = {}, 0
             if batch:
-                launch(batch)
+                launch(batch_job(batch))
             while flying:
                 flying.popleft().result()
         finally:
             self._stop()  # the scan stops waiting on a failure
             pool.shutdown(wait=True, cancel_futures=True)
+            self._progress().close()
+
+    def _progress(self) -> Progress:
+        assert self.progress is not None  # made by _send_all before any sending
+        return self.progress
 
     def _send_batch(self, client: HubClient, batch: dict[str, bytes], lock: threading.Lock) -> None:
         from comptoir_agent.protocol import BlobHeader, encode_batch_header
@@ -239,10 +269,36 @@ class Ahead:
 
         missing = missing_hashes(client, list(batch))
         wanted = [sha for sha in batch if sha in missing]
+        size = sum(len(batch[sha]) for sha in wanted)
         if wanted:
+            self._progress().grow(size)
             headers = [BlobHeader(sha, len(batch[sha])) for sha in wanted]
             body = b"".join([encode_batch_header(headers), *(batch[sha] for sha in wanted)])
             client.post_batch(client.org_path("sync/blobs/batch"), body)
+            self._progress().add(size)
         with lock:
             self.sent.update(batch)
-            self.sent_bytes += sum(len(batch[sha]) for sha in wanted)
+            self.sent_bytes += size
+
+    def _send_large(
+        self, path: Path, sha256: str, size: int, lock: threading.Lock, client: HubClient
+    ) -> None:
+        """One big file's resumable upload (the hub resumes it by its hash next time if
+        this pass is cut: no journal needed); a refusal only ends the early sending."""
+        from comptoir_agent.transfer import Source, UploadOutcome, _Large, _send_chunks
+
+        state = client.post(client.org_path("sync/uploads"), {"sha256": sha256, "size": size})
+        large = _Large(Source(path, sha256, size))
+        if not state.get("complete"):
+            large.upload_id = str(state["id"])
+            large.offset = int(state.get("offset", 0))
+            large.chunk_size = max(int(state.get("chunk_size") or 8 * 1024 * 1024), 1)
+            self._progress().grow(size - large.offset)
+            outcome = UploadOutcome()
+            _send_chunks(client, large, outcome, self._progress(), None, lock)
+            if outcome.quota or outcome.failed or not large.complete:
+                raise EarlyStop(outcome.quota or next(iter(outcome.failed.values()), "envoi"))
+            with lock:
+                self.sent_bytes += outcome.uploaded_bytes
+        with lock:
+            self.sent.add(sha256)

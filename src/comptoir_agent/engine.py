@@ -179,7 +179,14 @@ class SyncPass:
         if early.EARLY:
             # The files of what the scan finds to push go up while it goes on (ahead.py).
             self.state.records = self.journal.records()
-            self.ahead = early.Ahead(self.client, self.settings.send, self.today, self.records)
+            self.ahead = early.Ahead(
+                self.client,
+                self.root,
+                self.settings.send,
+                self.today,
+                self.records,
+                self.settings.progress,
+            )
             stop = scan_into(self.state, self.ahead.offer, loaded=True)
             if stop:  # nothing was offered: the hub was asked nothing (see `run`)
                 return PassResult(EXIT_SAFETY, message=stop)
@@ -537,6 +544,10 @@ class SyncPass:
         self.state.stats["uploaded_bytes"] += ahead.sent_bytes
         self.client.requests += ahead.requests
         self.on_hub = frozenset(ahead.sent)
+        # an upload the journal still names for a blob now on the hub is finished
+        for sha, _id, _size in self.journal.pending_uploads():
+            if sha in self.on_hub:
+                self.journal.drop_upload(sha)
 
     def _upload_group(
         self, group: Sequence[tuple[str, LocalDossier]]

@@ -53,10 +53,16 @@ class Progress:
     """A one-line progress bar on stderr, only when stderr is a terminal and not --quiet."""
 
     def __init__(
-        self, label: str, total: int, enabled: bool, stream: IO[str] | None = None
+        self,
+        label: str,
+        total: int,
+        enabled: bool,
+        stream: IO[str] | None = None,
+        growing: bool = False,
     ) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = enabled and total > 0 and self.stream.isatty()
+        # growing: the total is not known yet (`grow` adds to it as work is found)
+        self.enabled = enabled and (total > 0 or growing) and self.stream.isatty()
         self.label = label
         self.total = total
         self.done = 0
@@ -68,6 +74,10 @@ class Progress:
         with self.lock:
             self._add(amount)
 
+    def grow(self, amount: int) -> None:
+        with self.lock:
+            self.total += amount
+
     def _add(self, amount: int) -> None:
         self.done += amount
         if not self.enabled:
@@ -76,7 +86,7 @@ class Progress:
         if now - self.drawn < 0.1 and self.done < self.total:
             return
         self.drawn = now
-        ratio = min(1.0, self.done / self.total)
+        ratio = min(1.0, self.done / self.total) if self.total else 0.0
         width = 30
         filled = int(ratio * width)
         speed = self.done / max(now - self.started, 1e-6)

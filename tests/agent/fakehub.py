@@ -594,6 +594,9 @@ class FakeHub:
         sha, size = data["sha256"], data["size"]
         if sha in self.blobs:
             return 201, {"id": None, "offset": size, "chunk_size": CHUNK, "complete": True}, "json"
+        for ident, up in self.uploads.items():  # the real hub resumes an ongoing upload
+            if up["sha256"] == sha and up["size"] == size:
+                return 201, {"id": ident, "offset": len(up["data"]), "chunk_size": CHUNK}, "json"
         self._quota(size)
         ident = str(uuid.uuid4())
         self.uploads[ident] = {"sha256": sha, "size": size, "data": bytearray()}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from typing import Any
 
 import pytest
 
-from comptoir_agent import ahead, layout
+from comptoir_agent import ahead, layout, transfer
 from comptoir_agent.protocol import decode_batch
 from tests.agent.conftest import make_doc, paired, write_dossier
 from tests.agent.fakehub import Fail, FakeHub
@@ -215,3 +216,49 @@ def test_the_hashing_runs_a_bounded_number_of_tasks_ahead(tmp_path):
                 assert len(started) - taken <= layout.HASH_WINDOW * 2
             assert result == taken - 1
     assert taken == 100
+
+
+def big_files(monkeypatch: pytest.MonkeyPatch, limit: int = 10_000) -> None:
+    """Files over `limit` bytes travel as resumable uploads (not kept by the scan)."""
+    for module in (ahead, layout, transfer):
+        monkeypatch.setattr(module, "MAX_BATCH_BLOB", limit)
+
+
+def test_a_big_file_goes_up_during_the_scan_once(hub, tmp_path, monkeypatch):
+    big_files(monkeypatch)
+    station = paired(hub, tmp_path / "poste")
+    docs = [make_doc(f"2026-{n:05d}") for n in (1, 2, 3)]
+    plans = {n: bytes([n]) * (3 * 1024 * 1024 + 17) for n in range(3)}  # four chunks each
+    for n, doc in enumerate(docs):
+        write_dossier(station.root, doc, files={"plan.pdf": plans[n], "note.txt": b"n%d" % n})
+    real_offer = ahead.Ahead.offer
+    offered: list[str] = []
+
+    def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
+        real_offer(self, dossier, contents)
+        offered.append(dossier.number)
+        if len(offered) == 1:  # the first big file reaches the hub while the scan goes on
+            deadline = time.monotonic() + 10
+            while sha(plans[0]) not in hub.blobs and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert sha(plans[0]) in hub.blobs
+
+    monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    assert station("sync").code == 0
+    assert {sha(p) for p in plans.values()} <= set(hub.blobs)
+    assert hub.count("POST", "sync/uploads$") == 3  # one upload each, none started again
+    assert hub.count("PUT", "sync/uploads/") == 3 * 4
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
+
+
+def test_a_big_file_cut_off_early_is_sent_by_the_pass(hub, tmp_path, monkeypatch):
+    big_files(monkeypatch)
+    station = paired(hub, tmp_path / "poste")
+    doc = make_doc("2026-00001")
+    plan = b"p" * (2 * 1024 * 1024 + 5)
+    write_dossier(station.root, doc, files={"plan.pdf": plan})
+    hub.fail("PUT", "sync/uploads/", 1, Fail(400, "invalid", "coupé"))
+    result = station("sync")
+    assert result.code == 0, result.err
+    assert hub.blobs[sha(plan)] == plan
+    assert set(hub.dossiers) == {doc["id"]}
