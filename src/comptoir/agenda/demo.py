@@ -85,8 +85,13 @@ def _book_existing(
 
 
 def _free_slot(
-    ctx: DemoContext, technician: Membership, taken: set[tuple[int, datetime]]
+    ctx: DemoContext,
+    technician: Membership,
+    taken: set[tuple[int, datetime]],
+    length: timedelta,
 ) -> datetime | None:
+    """The technician's first slot in the next two weeks free for `length` (a visit with
+    many missions runs over two hours)."""
     zone = timezone.get_current_timezone()
     for offset in range(1, AHEAD_DAYS + 1):
         day = ctx.today + timedelta(days=offset)
@@ -96,7 +101,7 @@ def _free_slot(
             start = datetime.combine(day, slot, tzinfo=zone)
             if (technician.pk, start) in taken:
                 continue
-            if not services.overlapping(technician, start, start + timedelta(hours=2)):
+            if not services.overlapping(technician, start, start + max(length, timedelta(hours=2))):
                 taken.add((technician.pk, start))
                 return start
     return None
@@ -116,7 +121,7 @@ def _fill_ahead(
         technician = dossier.technician or technicians[index % len(technicians)]
         if technician not in technicians:
             technician = technicians[index % len(technicians)]
-        start = _free_slot(ctx, technician, taken)
+        start = _free_slot(ctx, technician, taken, _length(dossier))
         if start is None:
             continue
         with audit.backdated(ctx.days_ago(ctx.random.randint(0, 3))):
