@@ -43,6 +43,8 @@ class Command(BaseCommand):
             str(options["workers"]),
             "--threads",
             "4",
+            "--worker-class",
+            "comptoir.core.webworker.FairThreadWorker",
             "--access-logfile",
             "-",
             "--log-level",
