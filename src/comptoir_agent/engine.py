@@ -46,6 +46,8 @@ from comptoir_agent.state import (
 REPORT_EVERY = 600
 # A group's push travels while the next group's files go up (see `_push`).
 PUSH_AHEAD = True
+# Group pushes in flight together, each on its own connection.
+PUSHES_IN_FLIGHT = 2
 
 
 @dataclass
@@ -484,8 +486,10 @@ class SyncPass:
 
         Dossiers go by groups of MAX_BULK_DOSSIERS: a group's files, then the group
         itself. With several groups, a group's push travels on its own connection while
-        the next group's files go up; the answers are recorded in order afterwards.
+        the next group's files go up, PUSHES_IN_FLIGHT at most (the hub checks one while
+        it writes the other); the answers are recorded in order as they come.
         """
+        import queue
         from concurrent.futures import Future, ThreadPoolExecutor
 
         ready: dict[str, LocalDossier] = {}
@@ -497,8 +501,21 @@ class SyncPass:
             ready[ident] = dossier
         self._early_done()
         groups = list(chunked(list(ready.items()), MAX_BULK_DOSSIERS))
-        pusher = ThreadPoolExecutor(max_workers=1) if len(groups) > 1 and PUSH_AHEAD else None
-        push_client = self.client.clone() if pusher else self.client
+        ahead = len(groups) > 1 and PUSH_AHEAD
+        pushers = min(PUSHES_IN_FLIGHT, len(groups) - 1) if ahead else 0
+        pusher = ThreadPoolExecutor(max_workers=pushers) if pushers else None
+        push_clients = [self.client.clone() for _ in range(pushers)]
+        idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for each in push_clients:
+            idle.put(each)
+
+        def post(path: str, body: dict[str, Any]) -> Any:
+            own = idle.get()  # a client is one connection, for one request at a time
+            try:
+                return own.post(path, body)
+            finally:
+                idle.put(own)
+
         sent: list[tuple[list[dict[str, Any]], Future[Any]]] = []
         quota_told = False
         try:
@@ -514,7 +531,7 @@ class SyncPass:
                 path = self.client.org_path("sync/dossiers/push")
                 body = {"dossiers": items}
                 if pusher is not None:
-                    sent.append((items, pusher.submit(push_client.post, path, body)))
+                    sent.append((items, pusher.submit(post, path, body)))
                 else:
                     done: Future[Any] = Future()
                     done.set_result(self.client.post(path, body))
@@ -531,8 +548,9 @@ class SyncPass:
         finally:
             if pusher is not None:
                 pusher.shutdown(wait=True, cancel_futures=True)
-                self.client.requests += push_client.requests
-                push_client.close()
+            for each in push_clients:
+                self.client.requests += each.requests
+                each.close()
 
     def _early_done(self) -> None:
         """Wait for the early sending; what it sent counts, what it found on the hub is

@@ -72,3 +72,46 @@ def test_a_single_group_is_pushed_and_recorded(hub, tmp_path, monkeypatch):
         write_dossier(station.root, make_doc(f"2026-{index + 1:05d}"))
     assert station("sync").code == 0
     assert len(hub.dossiers) == GROUP
+
+
+class TwoPushesHub(FakeHub):
+    """Holds the first push until a second one arrives (or refuses it after `wait`)."""
+
+    def __init__(self, wait: float = 10.0) -> None:
+        super().__init__()
+        self.second_push = threading.Event()
+        self.pushes = 0
+        self.wait = wait
+        self.guard = threading.Lock()
+
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> tuple[int, Any, str]:
+        if path.endswith("/sync/dossiers/push"):
+            with self.guard:
+                self.pushes += 1
+                number = self.pushes
+            if number == 2:
+                self.second_push.set()
+            if number == 1 and not self.second_push.wait(self.wait):
+                raise Fail(409, "alone", "un seul envoi de dossiers à la fois")
+        return super().handle(method, path, query, headers, body)
+
+
+def test_two_groups_pushes_travel_together(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "MAX_BULK_DOSSIERS", GROUP)
+    server = TwoPushesHub()
+    server.start()
+    try:
+        station = paired(server, tmp_path / "poste")
+        docs = [make_doc(f"2026-{index:05d}") for index in range(1, 2 * GROUP + 2)]
+        for index, doc in enumerate(docs):
+            write_dossier(station.root, doc, files={f"photo-{index}.jpg": bytes([index]) * 512})
+        result = station("sync")
+        assert result.code == 0, result.err
+        assert server.pushes == 3
+        assert set(server.dossiers) == {doc["id"] for doc in docs}
+        assert station("sync").code == 0  # every answer was recorded: nothing to send again
+        assert server.pushes == 3
+    finally:
+        server.stop()
