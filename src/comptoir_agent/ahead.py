@@ -83,6 +83,7 @@ class Ahead:
         # The hub is asked nothing before the scan found a dossier to offer or ended
         # without a safety stop (a stopped pass sends no request at all).
         self.go = threading.Event()
+        self.halt = threading.Event()  # set with `stopped`: a big upload sends no more
         self.info: Any = None
         self.info_error: Exception | None = None
         self.info_ready = threading.Event()
@@ -138,6 +139,7 @@ class Ahead:
     # the thread -------------------------------------------------------------------------
 
     def _stop(self) -> None:
+        self.halt.set()
         with self.cond:
             self.stopped = True
             self.items.clear()
@@ -295,7 +297,7 @@ class Ahead:
             large.chunk_size = max(int(state.get("chunk_size") or 8 * 1024 * 1024), 1)
             self._progress().grow(size - large.offset)
             outcome = UploadOutcome()
-            _send_chunks(client, large, outcome, self._progress(), None, lock)
+            _send_chunks(client, large, outcome, self._progress(), None, lock, self.halt)
             if outcome.quota or outcome.failed or not large.complete:
                 raise EarlyStop(outcome.quota or next(iter(outcome.failed.values()), "envoi"))
             with lock:

@@ -393,12 +393,18 @@ def _send_chunks(
     progress: Progress,
     quota_fallback: tuple[int, int] | None,
     lock: threading.Lock,
+    halt: threading.Event | None = None,
 ) -> None:
-    """Send the chunks of an opened upload from its offset; records the outcome."""
+    """Send the chunks of an opened upload from its offset; records the outcome.
+
+    `halt`: once set, no further chunk is sent (the upload stays open on the hub, which
+    resumes it by its hash)."""
     source = large.source
     try:
         with open(source.path, "rb") as handle:
             while not large.complete:
+                if halt is not None and halt.is_set():
+                    return
                 handle.seek(large.offset)
                 chunk = handle.read(min(large.chunk_size, source.size - large.offset))
                 if not chunk:

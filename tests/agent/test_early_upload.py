@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from comptoir_agent import ahead, layout, transfer
+from comptoir_agent import ahead, engine, layout, transfer
 from comptoir_agent.protocol import decode_batch
 from tests.agent.conftest import make_doc, paired, write_dossier
 from tests.agent.fakehub import Fail, FakeHub
@@ -262,3 +262,40 @@ def test_a_big_file_cut_off_early_is_sent_by_the_pass(hub, tmp_path, monkeypatch
     assert result.code == 0, result.err
     assert hub.blobs[sha(plan)] == plan
     assert set(hub.dossiers) == {doc["id"]}
+
+
+def test_a_pass_that_ends_early_stops_a_big_upload_at_the_next_chunk(hub, tmp_path, monkeypatch):
+    big_files(monkeypatch)
+    station = paired(hub, tmp_path / "poste")
+    doc = make_doc("2026-00001")
+    plan = b"q" * (8 * 1024 * 1024)  # eight chunks of the hub's 1 MiB
+    write_dossier(station.root, doc, files={"plan.pdf": plan})
+    real_upload = hub.upload
+
+    def slow_upload(ident: str, method: str, headers: Any, body: bytes) -> Any:
+        time.sleep(0.2)
+        return real_upload(ident, method, headers, body)
+
+    monkeypatch.setattr(hub, "upload", slow_upload)
+    started = threading.Event()
+    real_offer = ahead.Ahead.offer
+
+    def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
+        real_offer(self, dossier, contents)
+        deadline = time.monotonic() + 10
+        while not hub.count("PUT", "sync/uploads/") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started.set()
+
+    def broken(self: Any) -> None:
+        raise OSError("disque arraché")
+
+    monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    monkeypatch.setattr(engine.SyncPass, "_persist_scan", broken)
+    with pytest.raises(OSError, match="disque arraché"):
+        station("sync")
+    assert started.is_set()
+    sent = hub.count("PUT", "sync/uploads/")
+    time.sleep(0.5)  # nothing goes on behind the ended pass
+    assert hub.count("PUT", "sync/uploads/") == sent <= 3
+    assert sha(plan) not in hub.blobs
