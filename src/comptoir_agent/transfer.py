@@ -90,15 +90,16 @@ class Progress:
         width = 30
         filled = int(ratio * width)
         speed = self.done / max(now - self.started, 1e-6)
+        percent = f"{ratio * 100:5.1f}".replace(".", ",")  # French: 42,5 %
         self.stream.write(
             f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{ratio * 100:5.1f} % {human_size(self.done)}/{human_size(self.total)} "
+            f"{percent} % {human_size(self.done)}/{human_size(self.total)} "
             f"{human_size(int(speed))}/s "
         )
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.drawn:  # a bar that was never drawn leaves no empty line
             self.stream.write("\n")
             self.stream.flush()
 

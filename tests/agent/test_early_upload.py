@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 import time
 from typing import Any
@@ -299,3 +300,22 @@ def test_a_pass_that_ends_early_stops_a_big_upload_at_the_next_chunk(hub, tmp_pa
     time.sleep(0.5)  # nothing goes on behind the ended pass
     assert hub.count("PUT", "sync/uploads/") == sent <= 3
     assert sha(plan) not in hub.blobs
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_growing_progress_bar_draws_what_is_found_and_nothing_when_idle():
+    idle = _Terminal()
+    bar = transfer.Progress("Envoi", 0, True, stream=idle, growing=True)
+    bar.close()
+    assert idle.getvalue() == ""  # no sending: not even an empty line
+    shown = _Terminal()
+    bar = transfer.Progress("Envoi", 0, True, stream=shown, growing=True)
+    bar.grow(2048)
+    bar.add(2048)
+    bar.close()
+    assert "Envoi" in shown.getvalue() and "100,0 %" in shown.getvalue()
+    assert shown.getvalue().endswith("\n")
