@@ -1,4 +1,4 @@
-"""Small files sent while the scan goes on, before the plan exists.
+"""Files sent while the scan goes on, before the plan exists.
 
 A first pass over thousands of new dossiers read and hashed every file, then
 planned, then read every file again to send it, the hub idle all through the
@@ -6,9 +6,11 @@ scan. Here the scan hands each dossier it had to read over as soon as its files
 are hashed, with the bytes it hashed (`layout.Ready`). A thread of its own asks
 the hub for the station's options, decides for each dossier what the plan would
 (`planner.decide`, with what the journal knew before the pass) and, for a
-dossier to push, sends the small files the hub lacks in batches of
-EARLY_BATCH_BYTES, two in flight, each on its own connection. The bytes sent
-are the bytes hashed: a file changed since is sent at the next pass.
+dossier to push, sends the files the hub lacks, two requests in flight, each
+on its own connection: small files in batches of EARLY_BATCH_BYTES — the bytes
+sent are the bytes hashed, so a file changed since is sent at the next pass —
+and big ones through their resumable upload (the hub resumes it by its hash
+when a pass is cut, so no upload id needs keeping).
 
 Blobs are named by their hash and a batch changes no dossier: a blob sent for a
 dossier the plan does not push after all (the change feed said something new)
@@ -27,10 +29,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from comptoir_agent.client import HubClient
+from comptoir_agent.client import HubClient, Lender
 from comptoir_agent.journal import Record
 from comptoir_agent.layout import LocalDossier
-from comptoir_agent.planner import Action, Context, Local, Options, decide
+from comptoir_agent.planner import Action, Context, Options, decide
 from comptoir_agent.protocol import MAX_BATCH_BLOB
 
 if TYPE_CHECKING:
@@ -87,7 +89,6 @@ class Ahead:
         self.info: Any = None
         self.info_error: Exception | None = None
         self.info_ready = threading.Event()
-        self.error: Exception | None = None
         self.sent_bytes = 0
         self.sent: set[str] = set()
         self.requests = 0
@@ -179,8 +180,8 @@ class Ahead:
             context = Context(today=self.today, send=self.send or not options.not_systematic)
             if options.enabled and context.send:
                 self._send_all(options, context, clients)
-        except Exception as exc:  # noqa: BLE001 - any failure only ends the early sending
-            self.error = exc
+        except Exception:  # noqa: BLE001, S110 - any failure only ends the early sending
+            pass
         finally:
             self._stop()
             for each in clients:
@@ -190,28 +191,19 @@ class Ahead:
     def _send_all(self, options: Options, context: Context, clients: list[HubClient]) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from comptoir_agent.state import base_of, remote_of
+        from comptoir_agent.state import base_of, local_of, remote_of
         from comptoir_agent.transfer import Progress
 
-        idle = list(clients)
+        lender = Lender(clients)
         lock = threading.Lock()
         pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="comptoir-envoi")
         flying: deque[Future[None]] = deque()
         self.progress = Progress("Envoi", 0, self.show_progress, growing=True)
 
-        def send(job: Callable[[HubClient], None]) -> None:
-            with lock:
-                own = idle.pop()
-            try:
-                job(own)
-            finally:
-                with lock:
-                    idle.append(own)
-
         def launch(job: Callable[[HubClient], None]) -> None:
             while len(flying) >= IN_FLIGHT:
                 flying.popleft().result()  # a failure ends the sending here
-            flying.append(pool.submit(send, job))
+            flying.append(pool.submit(lender.run, job))
 
         def batch_job(batch: dict[str, bytes]) -> Callable[[HubClient], None]:
             return lambda own: self._send_batch(own, batch, lock)
@@ -223,19 +215,10 @@ class Ahead:
                 dossier, contents = item
                 assert dossier.id is not None and dossier.doc is not None
                 record = self.records.get(dossier.id)
-                local = Local(
-                    id=dossier.id,
-                    path=dossier.path,
-                    digest=dossier.digest,
-                    number=dossier.number,
-                    year=dossier.year,
-                    created_at=dossier.created_at,
-                )
                 base = base_of(record) if record else None
                 remote = remote_of(record) if record else None
-                if decide(dossier.id, local, base, remote, options, context).action is not (
-                    Action.PUSH
-                ):
+                decision = decide(dossier.id, local_of(dossier), base, remote, options, context)
+                if decision.action is not Action.PUSH:
                     continue
                 for entry in dossier.doc.get("files", []):
                     sha = entry["sha256"]
@@ -287,18 +270,13 @@ class Ahead:
     ) -> None:
         """One big file's resumable upload (the hub resumes it by its hash next time if
         this pass is cut: no journal needed); a refusal only ends the early sending."""
-        from comptoir_agent.transfer import Source, UploadOutcome, _Large, _send_chunks
+        from comptoir_agent.transfer import Source, UploadOutcome, _send_chunks, start_upload
 
-        state = client.post(client.org_path("sync/uploads"), {"sha256": sha256, "size": size})
-        large = _Large(Source(path, sha256, size))
-        if not state.get("complete"):
-            large.upload_id = str(state["id"])
-            large.offset = int(state.get("offset", 0))
-            large.chunk_size = max(int(state.get("chunk_size") or 8 * 1024 * 1024), 1)
+        large = start_upload(client, Source(path, sha256, size))
+        if not large.complete:
             self._progress().grow(size - large.offset)
             outcome = UploadOutcome()
-            _send_chunks(client, large, outcome, self._progress(), None, lock, self.halt)
-            if outcome.quota or outcome.failed or not large.complete:
+            if not _send_chunks(client, large, outcome, self._progress(), None, lock, self.halt):
                 raise EarlyStop(outcome.quota or next(iter(outcome.failed.values()), "envoi"))
             with lock:
                 self.sent_bytes += outcome.uploaded_bytes

@@ -12,12 +12,17 @@ import copy
 import json
 import time
 import urllib.parse
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from comptoir_agent import __version__
 from comptoir_agent.http import Connection, ProtocolError, RemoteDisconnected, Response
 from comptoir_agent.protocol import API_PREFIX, BATCH_CONTENT_TYPE
+
+if TYPE_CHECKING:
+    import queue
+
+R = TypeVar("R")
 
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 300.0
@@ -217,3 +222,22 @@ def _error(response: Response) -> HubError:
     if response.status == 401:
         return Unauthorized(401, code or "unauthorized", message or "jeton refusé", details)
     return HubError(response.status, code, message, details)
+
+
+class Lender:
+    """Clients lent to threads: a client is one connection, for one request at a time,
+    so a job runs with a client no other job holds meanwhile."""
+
+    def __init__(self, clients: Iterable[HubClient]) -> None:
+        import queue  # only for passes with requests in flight together
+
+        self._idle: queue.SimpleQueue[HubClient] = queue.SimpleQueue()
+        for each in clients:
+            self._idle.put(each)
+
+    def run(self, job: Callable[[HubClient], R]) -> R:
+        own = self._idle.get()
+        try:
+            return job(own)
+        finally:
+            self._idle.put(own)

@@ -9,6 +9,7 @@ transaction, so killing the process anywhere and running again converges
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -19,7 +20,7 @@ from typing import Any
 
 from comptoir_agent import __version__
 from comptoir_agent import ahead as early
-from comptoir_agent.client import HubError
+from comptoir_agent.client import HubClient, HubError, Lender
 from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sync_dir
 from comptoir_agent.journal import FileHash, Record
 from comptoir_agent.layout import LocalDossier, Ready, name_problem, read_dossier, scan
@@ -177,11 +178,11 @@ class SyncPass:
                 self.ahead.abandon()
 
     def _run(self) -> PassResult:
-        info: Any = None
+        ahead = None
         if early.EARLY:
             # The files of what the scan finds to push go up while it goes on (ahead.py).
             self.state.records = self.journal.records()
-            self.ahead = early.Ahead(
+            ahead = self.ahead = early.Ahead(
                 self.client,
                 self.root,
                 self.settings.send,
@@ -189,18 +190,13 @@ class SyncPass:
                 self.records,
                 self.settings.progress,
             )
-            stop = scan_into(self.state, self.ahead.offer, loaded=True)
-            if stop:  # nothing was offered: the hub was asked nothing (see `run`)
-                return PassResult(EXIT_SAFETY, message=stop)
-            self.ahead.close()
-            self._persist_scan()
-            info = self.ahead.station_info()
-        else:
-            stop = scan_into(self.state)
-            if stop:
-                return PassResult(EXIT_SAFETY, message=stop)
-            self._persist_scan()
-        self._load_station(info)
+        stop = scan_into(self.state, ahead.offer if ahead else None, loaded=ahead is not None)
+        if stop:  # nothing was offered: the hub was asked nothing (see `run`)
+            return PassResult(EXIT_SAFETY, message=stop)
+        if ahead is not None:
+            ahead.close()
+        self._persist_scan()
+        self._load_station(ahead.station_info() if ahead else None)
         if self.options.enabled:
             self._pull_feed()
         self._mark_partial_applies()
@@ -489,7 +485,6 @@ class SyncPass:
         the next group's files go up, PUSHES_IN_FLIGHT at most (the hub checks one while
         it writes the other); the answers are recorded in order as they come.
         """
-        import queue
         from concurrent.futures import Future, ThreadPoolExecutor
 
         ready: dict[str, LocalDossier] = {}
@@ -505,17 +500,7 @@ class SyncPass:
         pushers = min(PUSHES_IN_FLIGHT, len(groups) - 1) if ahead else 0
         pusher = ThreadPoolExecutor(max_workers=pushers) if pushers else None
         push_clients = [self.client.clone() for _ in range(pushers)]
-        idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        for each in push_clients:
-            idle.put(each)
-
-        def post(path: str, body: dict[str, Any]) -> Any:
-            own = idle.get()  # a client is one connection, for one request at a time
-            try:
-                return own.post(path, body)
-            finally:
-                idle.put(own)
-
+        lender = Lender(push_clients)
         sent: list[tuple[list[dict[str, Any]], Future[Any]]] = []
         quota_told = False
         try:
@@ -531,7 +516,8 @@ class SyncPass:
                 path = self.client.org_path("sync/dossiers/push")
                 body = {"dossiers": items}
                 if pusher is not None:
-                    sent.append((items, pusher.submit(post, path, body)))
+                    post = functools.partial(_post, path=path, payload=body)
+                    sent.append((items, pusher.submit(lender.run, post)))
                 else:
                     done: Future[Any] = Future()
                     done.set_result(self.client.post(path, body))
@@ -581,13 +567,7 @@ class SyncPass:
             for f in d.doc["files"]  # type: ignore[index]
             if f["sha256"] not in on_hub
         ]
-        outcome = upload(
-            self.client,
-            self.journal,
-            sources,
-            self.settings.progress,
-            self.quota,
-        )
+        outcome = upload(self.client, self.journal, sources, self.settings.progress, self.quota)
         self.state.stats["uploaded_bytes"] += outcome.uploaded_bytes
         items = []
         for ident, dossier in group:
@@ -801,3 +781,7 @@ def _scanned_fields(record: Record) -> tuple[Any, ...]:
         record.local_signature,
         record.local_digest,
     )
+
+
+def _post(client: HubClient, path: str, payload: Any) -> Any:
+    return client.post(path, payload)

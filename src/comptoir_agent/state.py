@@ -113,16 +113,22 @@ def build_local_view(dossiers: list[LocalDossier], records: dict[str, Record]) -
             chosen = winners[0] if winners else replace(found[0], error=reason)
             invalid.extend((d.path, reason) for d in found if d.path != chosen.path)
         view.scanned[ident] = chosen
-        view.local[ident] = Local(
-            id=ident,
-            path=chosen.path,
-            digest=chosen.digest,
-            number=chosen.number,
-            year=chosen.year,
-            created_at=chosen.created_at,
-            error=chosen.error,
-        )
+        view.local[ident] = local_of(chosen)
     return view
+
+
+def local_of(dossier: LocalDossier) -> Local:
+    """The planner's view of a scanned dossier (one with an id)."""
+    assert dossier.id is not None
+    return Local(
+        id=dossier.id,
+        path=dossier.path,
+        digest=dossier.digest,
+        number=dossier.number,
+        year=dossier.year,
+        created_at=dossier.created_at,
+        error=dossier.error,
+    )
 
 
 def base_of(record: Record) -> Base:

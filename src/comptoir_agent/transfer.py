@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
 
-from comptoir_agent.client import HubClient, HubError, read_json
+from comptoir_agent.client import HubClient, HubError, Lender, read_json
 from comptoir_agent.files import read_whole
 from comptoir_agent.http import ProtocolError, Response
 from comptoir_agent.journal import Journal
@@ -242,23 +241,17 @@ def in_flight(client: HubClient, jobs: Sequence[T], work: Callable[[HubClient, T
     if len(jobs) < 2 or BATCHES_IN_FLIGHT < 2:
         return [work(client, job) for job in jobs]
     twins = [client.clone() for _ in range(BATCHES_IN_FLIGHT - 1)]
-    idle: queue.SimpleQueue[HubClient] = queue.SimpleQueue()
-    for each in (client, *twins):
-        idle.put(each)
-
+    lender = Lender((client, *twins))
     failed = threading.Event()
 
     def run(job: T) -> R:
         if failed.is_set():  # another job failed: this one does not start
             raise _Skipped
-        own = idle.get()
         try:
-            return work(own, job)
+            return lender.run(lambda own: work(own, job))
         except BaseException:
             failed.set()
             raise
-        finally:
-            idle.put(own)
 
     pool = ThreadPoolExecutor(max_workers=BATCHES_IN_FLIGHT, thread_name_prefix="comptoir-envoi")
     try:
@@ -395,8 +388,9 @@ def _send_chunks(
     quota_fallback: tuple[int, int] | None,
     lock: threading.Lock,
     halt: threading.Event | None = None,
-) -> None:
-    """Send the chunks of an opened upload from its offset; records the outcome.
+) -> bool:
+    """Send the chunks of an opened upload from its offset; records the outcome. True
+    when the upload is complete.
 
     `halt`: once set, no further chunk is sent (the upload stays open on the hub, which
     resumes it by its hash)."""
@@ -405,7 +399,7 @@ def _send_chunks(
         with open(source.path, "rb") as handle:
             while not large.complete:
                 if halt is not None and halt.is_set():
-                    return
+                    return False
                 handle.seek(large.offset)
                 chunk = handle.read(min(large.chunk_size, source.size - large.offset))
                 if not chunk:
@@ -435,12 +429,13 @@ def _send_chunks(
                 large.complete = bool(state.get("complete"))
     except HubError as exc:
         _chunked_refused(large, exc, outcome, quota_fallback, lock)
-        return
+        return False
     except OSError as exc:
         with lock:
             outcome.failed[source.sha256] = f"lecture de {source.path.name!r} impossible : {exc}"
-        return
+        return False
     large.drop = True
+    return True
 
 
 def _chunked_refused(
@@ -470,25 +465,38 @@ def _json(response: Response) -> dict[str, object]:
 def _open_upload(client: HubClient, journal: Journal, source: Source) -> tuple[str, int, int, bool]:
     """Resume the journal's upload of this blob when the hub still has it, else start one."""
     known = journal.upload_for(source.sha256)
-    default_chunk = 8 * 1024 * 1024
     if known:
         try:
             state = client.get(client.org_path(f"sync/uploads/{known}")) or {}
-            chunk = int(state.get("chunk_size") or default_chunk)
+            chunk = int(state.get("chunk_size") or DEFAULT_CHUNK)
             return known, int(state.get("offset", 0)), chunk, bool(state.get("complete"))
         except HubError as exc:
             if exc.status != 404:
                 raise
             journal.drop_upload(source.sha256)
+    large = start_upload(client, source)
+    if large.upload_id:
+        journal.set_upload(source.sha256, large.upload_id, source.size)
+    return large.upload_id, large.offset, large.chunk_size, large.complete
+
+
+DEFAULT_CHUNK = 8 * 1024 * 1024  # when the hub does not say
+
+
+def start_upload(client: HubClient, source: Source) -> _Large:
+    """`POST sync/uploads`: a new upload of `source`, the one the hub has going for these
+    bytes (it resumes an upload by its hash), or a complete one when it has them."""
     state = client.post(
         client.org_path("sync/uploads"), {"sha256": source.sha256, "size": source.size}
     )
+    large = _Large(source, chunk_size=DEFAULT_CHUNK)
     if state.get("complete"):  # the hub already has this content
-        return "", source.size, default_chunk, True
-    upload_id = str(state["id"])
-    journal.set_upload(source.sha256, upload_id, source.size)
-    chunk = int(state.get("chunk_size") or default_chunk)
-    return upload_id, int(state.get("offset", 0)), max(chunk, 1), bool(state.get("complete"))
+        large.offset, large.complete = source.size, True
+        return large
+    large.upload_id = str(state["id"])
+    large.offset = int(state.get("offset", 0))
+    large.chunk_size = max(int(state.get("chunk_size") or DEFAULT_CHUNK), 1)
+    return large
 
 
 # downloads ----------------------------------------------------------------------------------
