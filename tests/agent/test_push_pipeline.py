@@ -15,29 +15,45 @@ from tests.agent.fakehub import Fail, FakeHub
 GROUP = 3
 
 
-class PipelineHub(FakeHub):
-    """Holds the first push until files of a later group arrive (or `wait` seconds pass:
-    then the push is refused, and the test fails)."""
+class HoldingHub(FakeHub):
+    """Holds the first push until a later request releases it (`releases`), or refuses
+    it after `wait` seconds: then the test fails."""
+
+    refusal = ""
 
     def __init__(self, wait: float = 10.0) -> None:
         super().__init__()
-        self.files_after_first_push = threading.Event()
+        self.released = threading.Event()
         self.pushes = 0
         self.wait = wait
         self.guard = threading.Lock()
 
+    def releases(self, path: str, push: int | None) -> bool:
+        """Whether this request (`push`: its number among the pushes) frees the first push."""
+        raise NotImplementedError
+
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> tuple[int, Any, str]:
+        push = None
         if path.endswith("/sync/dossiers/push"):
             with self.guard:
                 self.pushes += 1
-                first = self.pushes == 1
-            if first and not self.files_after_first_push.wait(self.wait):
-                raise Fail(409, "alone", "envoi des dossiers sans envoi de fichiers en parallèle")
-        elif path.endswith("/sync/blobs/batch") and self.pushes >= 1:
-            self.files_after_first_push.set()
+                push = self.pushes
+        if self.releases(path, push):
+            self.released.set()
+        if push == 1 and not self.released.wait(self.wait):
+            raise Fail(409, "alone", self.refusal)
         return super().handle(method, path, query, headers, body)
+
+
+class PipelineHub(HoldingHub):
+    """The first push waits for files of a later group."""
+
+    refusal = "envoi des dossiers sans envoi de fichiers en parallèle"
+
+    def releases(self, path: str, push: int | None) -> bool:
+        return path.endswith("/sync/blobs/batch") and self.pushes >= 1
 
 
 @pytest.fixture
@@ -74,28 +90,13 @@ def test_a_single_group_is_pushed_and_recorded(hub, tmp_path, monkeypatch):
     assert len(hub.dossiers) == GROUP
 
 
-class TwoPushesHub(FakeHub):
-    """Holds the first push until a second one arrives (or refuses it after `wait`)."""
+class TwoPushesHub(HoldingHub):
+    """The first push waits for a second one."""
 
-    def __init__(self, wait: float = 10.0) -> None:
-        super().__init__()
-        self.second_push = threading.Event()
-        self.pushes = 0
-        self.wait = wait
-        self.guard = threading.Lock()
+    refusal = "un seul envoi de dossiers à la fois"
 
-    def handle(
-        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
-    ) -> tuple[int, Any, str]:
-        if path.endswith("/sync/dossiers/push"):
-            with self.guard:
-                self.pushes += 1
-                number = self.pushes
-            if number == 2:
-                self.second_push.set()
-            if number == 1 and not self.second_push.wait(self.wait):
-                raise Fail(409, "alone", "un seul envoi de dossiers à la fois")
-        return super().handle(method, path, query, headers, body)
+    def releases(self, path: str, push: int | None) -> bool:
+        return push == 2
 
 
 def test_two_groups_pushes_travel_together(tmp_path, monkeypatch):
