@@ -46,6 +46,9 @@ EARLY = True
 EARLY_BATCH_BYTES = 8 * 1024 * 1024
 # Bytes handed over and not yet taken into a batch; beyond, the scan waits.
 HELD_BYTES = 32 * 1024 * 1024
+# Small files the scan's cache knew (not read): whether the hub has them is asked with a
+# batch's own question, at most this many per batch.
+EARLY_CHECKS = 2000
 IN_FLIGHT = 2
 
 
@@ -205,11 +208,12 @@ class Ahead:
                 flying.popleft().result()  # a failure ends the sending here
             flying.append(pool.submit(lender.run, job))
 
-        def batch_job(batch: dict[str, bytes]) -> Callable[[HubClient], None]:
-            return lambda own: self._send_batch(own, batch, lock)
+        def batch_job(batch: dict[str, bytes], check: set[str]) -> Callable[[HubClient], None]:
+            return lambda own: self._send_batch(own, batch, lock, check)
 
         try:
             batch: dict[str, bytes] = {}
+            check: set[str] = set()  # small files the scan did not read (its cache knew them)
             size = 0
             while (item := self._take()) is not None:
                 dossier, contents = item
@@ -226,17 +230,19 @@ class Ahead:
                     if data is not None and sha not in batch:
                         batch[sha] = data
                         size += len(data)
+                    elif data is None and entry["size"] <= MAX_BATCH_BLOB:
+                        check.add(sha)
                     elif entry["size"] > MAX_BATCH_BLOB and sha not in self.large:
                         # A big file is not kept by the scan: its resumable upload reads it
                         # again (the hub checks its hash at the end).
                         self.large.add(sha)
                         path = self.root / dossier.path / entry["name"]
                         launch(functools.partial(self._send_large, path, sha, entry["size"], lock))
-                if size >= EARLY_BATCH_BYTES:
-                    launch(batch_job(batch))
-                    batch, size = {}, 0
-            if batch:
-                launch(batch_job(batch))
+                if size >= EARLY_BATCH_BYTES or len(check) >= EARLY_CHECKS:
+                    launch(batch_job(batch, check))
+                    batch, check, size = {}, set(), 0
+            if batch or check:
+                launch(batch_job(batch, check))
             while flying:
                 flying.popleft().result()
         finally:
@@ -248,11 +254,16 @@ class Ahead:
         assert self.progress is not None  # made by _send_all before any sending
         return self.progress
 
-    def _send_batch(self, client: HubClient, batch: dict[str, bytes], lock: threading.Lock) -> None:
+    def _send_batch(
+        self, client: HubClient, batch: dict[str, bytes], lock: threading.Lock, check: set[str]
+    ) -> None:
+        """Send what the hub lacks of `batch`; the files of `check` it has count as sent
+        (asked in the same request: the pass's upload does not ask for them again)."""
         from comptoir_agent.protocol import BlobHeader, encode_batch_header
         from comptoir_agent.transfer import missing_hashes
 
-        missing = missing_hashes(client, list(batch))
+        check = check - batch.keys()
+        missing = missing_hashes(client, [*batch, *check])
         wanted = [sha for sha in batch if sha in missing]
         size = sum(len(batch[sha]) for sha in wanted)
         if wanted:
@@ -263,6 +274,7 @@ class Ahead:
             self._progress().add(size)
         with lock:
             self.sent.update(batch)
+            self.sent.update(check - missing)
             self.sent_bytes += size
 
     def _send_large(

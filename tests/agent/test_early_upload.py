@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 from typing import Any
@@ -52,6 +53,14 @@ def dossiers(station: Any, count: int, size: int = 4096) -> list[dict[str, Any]]
             files={f"photo-{n}.jpg": bytes([index, n]) * (size // 2) for n in range(3)},
         )
     return docs
+
+
+def age(root: Any) -> None:
+    """Date every file of the data folder an hour back (older than the racy window)."""
+    past = time.time() - 3600
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (past, past))
 
 
 def sent_hashes(hub: RecordingHub) -> list[str]:
@@ -138,11 +147,29 @@ def test_dossiers_before_the_send_date_are_not_sent_early(hub, tmp_path):
 def test_only_what_changed_goes_up_on_a_later_pass(hub, tmp_path):
     station = paired(hub, tmp_path / "poste")
     docs = dossiers(station, 3)
+    age(station.root)  # the scan's cache then vouches for the files it hashed
     assert station("sync").code == 0
     hub.batches.clear()
+    asked = hub.count("POST", "blobs/missing$")
     (station.folder(docs[1]) / "note.txt").write_bytes(b"ajout sur le terrain")
     assert station("sync").code == 0
     assert sent_hashes(hub) == [sha(b"ajout sur le terrain")]
+    # the dossier's other files (not read again) were asked about with the new one, once
+    assert hub.count("POST", "blobs/missing$") == asked + 1
+
+
+def test_a_known_file_the_hub_lost_is_sent_again_by_the_pass(hub, tmp_path):
+    station = paired(hub, tmp_path / "poste")
+    [doc] = dossiers(station, 1)
+    age(station.root)
+    assert station("sync").code == 0
+    photo = (station.folder(doc) / "photo-1.jpg").read_bytes()
+    del hub.blobs[sha(photo)]  # removed by a clean-up on the hub
+    (station.folder(doc) / "note.txt").write_bytes(b"ajout sur le terrain")
+    assert station("sync").code == 0
+    assert hub.blobs[sha(photo)] == photo
+    names = {f["name"] for f in hub.dossiers[doc["id"]].doc["files"]}
+    assert {"photo-1.jpg", "note.txt"} <= names
 
 
 def test_a_refused_early_batch_leaves_the_sending_to_the_pass(hub, tmp_path):
