@@ -112,6 +112,26 @@ def test_a_restricted_station_cannot_write_another_technicians_dossier(people, d
     assert not DossierRevision.objects.filter(dossier=theirs, source__startswith="station:")
 
 
+def test_a_restricted_station_updating_in_one_batch_writes_only_what_it_may(people, dossiers):
+    station = pair_station(people, "Tablette", "tech_own")
+    made = document("2026-00901")
+    made_rev = station.push(item(made)).json()["results"][0]["rev"]
+    Dossier.objects.filter(public_id=made["id"]).update(technician=people["tech_all"].member)
+    mine, theirs = dossiers["mine"], dossiers["theirs"]
+    note = {"custom_fields": {"note": "vu sur place"}}
+    items = [
+        item({**head(mine), **note}, mine.revision),
+        item({**head(theirs), **note}, theirs.revision),
+        item({**made, **note}, made_rev),  # held by the station: its own
+    ]
+    results = station.push(*items).json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
+    assert results[1]["code"] == "not_found"
+    assert not DossierRevision.objects.filter(dossier=theirs, source__startswith="station:")
+    for public_id in (mine.public_id, made["id"]):
+        assert Dossier.objects.get(public_id=public_id).custom_fields == {"note": "vu sur place"}
+
+
 def test_a_restricted_station_gets_404_on_another_technicians_conflicts(people, dossiers):
     station = pair_station(people, "Tablette", "tech_own")
     theirs = dossiers["theirs"]

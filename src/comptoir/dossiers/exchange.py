@@ -492,14 +492,21 @@ class Materializer:
         dossier.refresh_search_text()
 
     def set_missions(self, dossier: Dossier, codes: list[str]) -> None:
+        current = dict(dossier.missions.values_list("mission_type_id", "pk"))
+        gone, rows = self.missions_delta(dossier, codes, current)
+        if gone:
+            Mission.objects.filter(pk__in=gone).delete()
+        insert_rows(Mission, rows)
+
+    def missions_delta(
+        self, dossier: Dossier, codes: list[str], current: dict[int, int]
+    ) -> tuple[list[int], list[dict[str, Any]]]:
+        """What makes the dossier's missions (`current`: mission type → mission key) those
+        of `codes`: the keys of the missions to delete, the rows to insert."""
         wanted = {self.mission_type(code).pk for code in codes}
-        current = set(dossier.missions.values_list("mission_type_id", flat=True))
-        if wanted == current:
-            return
-        dossier.missions.exclude(mission_type_id__in=wanted).delete()
-        Mission.objects.bulk_create(
-            [Mission(dossier=dossier, mission_type_id=pk) for pk in wanted - current]
-        )
+        gone = [pk for type_id, pk in current.items() if type_id not in wanted]
+        added = [type_id for type_id in wanted if type_id not in current]
+        return gone, [{"dossier_id": dossier.pk, "mission_type_id": pk} for pk in added]
 
     def set_files(
         self, dossier: Dossier, files: list[dict[str, Any]], *, source: str, paths: dict[str, str]
@@ -507,25 +514,40 @@ class Materializer:
         """Make the dossier's document list match the manifest; removed ones are kept."""
         now = timezone.now()
         current = {
-            doc.name: doc
-            for doc in Document.objects.filter(dossier=dossier, removed_at__isnull=True)
+            name: (pk, sha)
+            for pk, name, sha in Document.objects.filter(
+                dossier=dossier, removed_at__isnull=True
+            ).values_list("pk", "name", "sha256")
         }
-        wanted = {item["name"]: item for item in files}
-        stale = [
-            doc.pk
-            for name, doc in current.items()
-            if name not in wanted or wanted[name]["sha256"] != doc.sha256
-        ]
+        stale, rows = self.files_delta(dossier, files, current, source=source, paths=paths, now=now)
         if stale:
             Document.objects.filter(pk__in=stale).update(removed_at=now)
+        insert_rows(Document, rows)
+
+    def files_delta(
+        self,
+        dossier: Dossier,
+        files: list[dict[str, Any]],
+        current: dict[str, tuple[int, str]],
+        *,
+        source: str,
+        paths: dict[str, str],
+        now: datetime,
+    ) -> tuple[list[int], list[dict[str, Any]]]:
+        """What makes the dossier's documents (`current`: name → (key, sha256)) match the
+        manifest: the keys of the documents to mark removed, the rows to insert."""
+        wanted = {item["name"]: item for item in files}
+        stale = [
+            pk
+            for name, (pk, sha) in current.items()
+            if name not in wanted or wanted[name]["sha256"] != sha
+        ]
         changed = [
             item
             for name, item in wanted.items()
-            if name not in current or current[name].sha256 != item["sha256"]
+            if name not in current or current[name][1] != item["sha256"]
         ]
-        insert_rows(
-            Document, self.document_rows(dossier, changed, source=source, paths=paths, now=now)
-        )
+        return stale, self.document_rows(dossier, changed, source=source, paths=paths, now=now)
 
     def document_rows(
         self,
