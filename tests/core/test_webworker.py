@@ -70,12 +70,17 @@ def get(port: int, path: str) -> str:
 
 
 def test_a_new_connection_goes_to_the_process_not_running_a_request(server):
-    """With the stock worker, a process running a request takes half the new connections."""
-    for _ in range(5):
+    """With the stock worker, a process running a request takes half the new connections
+    (9 of 10 to the idle one would then happen about once in a hundred runs). Nine, not
+    ten: when other work keeps both processors busy, the idle process may now and then
+    not wake within the busy one's delay."""
+    idle = 0
+    for _ in range(10):
         busy: list[str] = []
         slow = threading.Thread(target=lambda answers=busy: answers.append(get(server, "/slow")))
         slow.start()
         time.sleep(0.3)  # the slow request is running in one process
         other = get(server, "/pid")
         slow.join()
-        assert other != busy[0]
+        idle += other != busy[0]
+    assert idle >= 9

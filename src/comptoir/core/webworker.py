@@ -16,9 +16,10 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-# Long enough for an idle sibling to wake up and accept, short enough not to matter
-# when every process is busy.
-BUSY_ACCEPT_DELAY = 0.001
+# Long enough for an idle sibling to wake up and accept even when other work keeps the
+# processors busy (1 ms was not always), short enough not to matter when every process
+# is busy.
+BUSY_ACCEPT_DELAY = 0.003
 
 
 class FairThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no types
