@@ -815,18 +815,8 @@ def _update_in_bulk(
             continue
         chosen[index] = dossier
         taken.add(dossier.pk)
-    member = station.membership
-    if chosen and not sees_every_dossier(member):
-        held = set(
-            StationDossier.objects.filter(
-                station=station, dossier_id__in=[d.pk for d in chosen.values()]
-            ).values_list("dossier_id", flat=True)
-        )
-        chosen = {
-            index: dossier
-            for index, dossier in chosen.items()
-            if dossier.technician_id == member.pk or dossier.pk in held
-        }
+    writable = _writable(station, chosen.values())
+    chosen = {index: dossier for index, dossier in chosen.items() if dossier.pk in writable}
     keys = [dossier.pk for dossier in chosen.values()]
     if len(keys) < 2:
         return {}
@@ -1050,12 +1040,26 @@ def _follows_own_write(
 
 
 def _may_write(station: Station, dossier: Dossier) -> bool:
+    return dossier.pk in _writable(station, [dossier])
+
+
+def _writable(station: Station, dossiers: Iterable[Dossier]) -> set[int]:
+    """The keys of those of `dossiers` (its organisation's) a station may write: all of
+    them for a member who sees every dossier, else those assigned to the member and
+    those the station holds (one query for the rest)."""
     member = station.membership
-    return (
-        sees_every_dossier(member)
-        or dossier.technician_id == member.pk
-        or StationDossier.objects.filter(station=station, dossier=dossier).exists()
-    )
+    dossiers = list(dossiers)
+    if sees_every_dossier(member):
+        return {dossier.pk for dossier in dossiers}
+    keys = {dossier.pk for dossier in dossiers if dossier.technician_id == member.pk}
+    others = [dossier.pk for dossier in dossiers if dossier.pk not in keys]
+    if others:
+        keys.update(
+            StationDossier.objects.filter(station=station, dossier_id__in=others).values_list(
+                "dossier_id", flat=True
+            )
+        )
+    return keys
 
 
 def _create_from_station(
