@@ -33,11 +33,15 @@ _PLAIN = (
 )
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def _preparer(field: models.Field[Any, Any], db: BaseDatabaseWrapper) -> Callable[[Any], Any]:
     if isinstance(field, models.ForeignKey):
-        return lambda value: value  # rows give `<name>_id`, the key itself
+        return _as_is  # rows give `<name>_id`, the key itself
     if isinstance(field, _PLAIN) and not isinstance(field, models.FileField):
-        return lambda value: value
+        return _as_is
     if isinstance(field, models.FileField):  # a name: what FileField.get_prep_value does
         return lambda value: None if value is None else str(value)
     if isinstance(field, models.UUIDField):  # what UUIDField.get_db_prep_value does
@@ -107,17 +111,28 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
     names = ", ".join(db.ops.quote_name(str(field.column)) for field in fields)
     marks = ", ".join("%s" for _ in fields)
     sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names from the model
-    params = [
-        [
-            prepare(row[attname])
-            if attname in row
-            else default()
-            if prepared
-            else prepare(default() if per_row else default)
-            for attname, prepare, default, per_row, prepared in columns
-        ]
-        for row in rows
-    ]
+    # Column by column (one loop per column, none per value for the plain ones), then
+    # zipped into rows: for 10,000 rows this is a fraction of a loop over each value.
+    count = len(rows)
+    values: list[list[Any]] = []
+    for attname, prepare, default, per_row, prepared in columns:
+        if all(attname in row for row in rows):
+            given = [row[attname] for row in rows]
+            values.append(given if prepare is _as_is else list(map(prepare, given)))
+        elif not any(attname in row for row in rows) and not per_row:
+            values.append([prepare(default)] * count)
+        else:
+            values.append(
+                [
+                    prepare(row[attname])
+                    if attname in row
+                    else default()
+                    if prepared
+                    else prepare(default() if per_row else default)
+                    for row in rows
+                ]
+            )
+    params = list(zip(*values, strict=True))
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
 

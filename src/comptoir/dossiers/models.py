@@ -64,8 +64,10 @@ class Dossier(models.Model):
         OTHER = "other", _("Other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Each index below starts with the organization: no index of its own, one fewer to
+    # write for each of the thousands of dossiers a station's first push creates.
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="dossiers"
+        Organization, on_delete=models.PROTECT, related_name="dossiers", db_index=False
     )
     number = models.CharField(_("number"), max_length=30)
     year = models.PositiveSmallIntegerField(_("year"))
@@ -190,7 +192,10 @@ class DossierRevision(models.Model):
     Heads and conflict revisions are both kept; nothing here is ever deleted.
     """
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="revisions")
+    # The unique (dossier, rev) index leads with it: no index of its own.
+    dossier = models.ForeignKey(
+        Dossier, on_delete=models.PROTECT, related_name="revisions", db_index=False
+    )
     rev = models.CharField(max_length=50)
     base_rev = models.CharField(max_length=50, blank=True, default="")
     document = models.JSONField()
@@ -213,7 +218,10 @@ class DossierRevision(models.Model):
 class Mission(models.Model):
     """One diagnostic to perform in a dossier."""
 
-    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="missions")
+    # The unique (dossier, mission_type) index leads with it: no index of its own.
+    dossier = models.ForeignKey(
+        Dossier, on_delete=models.CASCADE, related_name="missions", db_index=False
+    )
     mission_type = models.ForeignKey(MissionType, on_delete=models.PROTECT, related_name="missions")
 
     class Meta:
@@ -240,7 +248,10 @@ class Blob(models.Model):
     counted against the quota once.
     """
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    # The unique (organization, sha256) index leads with it: no index of its own.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -271,7 +282,10 @@ class Document(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="documents")
+    # The (dossier, removed_at) index leads with it: no index of its own.
+    dossier = models.ForeignKey(
+        Dossier, on_delete=models.PROTECT, related_name="documents", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OTHER)
     name = models.CharField(_("name"), max_length=255)
     file = models.FileField(upload_to=document_path, max_length=300)

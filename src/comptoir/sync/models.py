@@ -120,7 +120,8 @@ class PairingCode(models.Model):
 class StationDossier(models.Model):
     """A dossier a station holds (it sent or fetched it): the feed keeps it informed."""
 
-    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="+")
+    # The unique (station, dossier) index leads with it: no index of its own.
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="+", db_index=False)
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -137,7 +138,8 @@ class StationBlob(models.Model):
     checked): kept for the stations that see only their own dossiers, which may name
     in a push only the files they may read or have sent (docs/sync/protocol.md)."""
 
-    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="+")
+    # The unique (station, sha256) index leads with it: no index of its own.
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="+", db_index=False)
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
 
