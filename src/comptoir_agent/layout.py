@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,9 @@ CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 # One hashing task takes files until it holds this many bytes or files.
 GROUP_BYTES = 1024 * 1024
 GROUP_FILES = 64
+# Folders listed without finding enough files to fill a hashing task: the task starts
+# with what it has (a few changed dossiers in thousands are hashed, and sent, early).
+FLUSH_FOLDERS = 64
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 _SCAN_BY_FD = os.scandir in os.supports_fd
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
@@ -241,61 +245,79 @@ def scan(
     workers: int = 4,
     progress: Callable[[int], None] | None = None,
     on_ready: Ready | None = None,
+    on_found: Callable[[], None] | None = None,
 ) -> ScanResult:
     """Scan every dossier folder of `root` (see the module docstring).
 
     With `on_ready`, each dossier whose folder had to be read is handed over as soon as
     its files are hashed, while the scan goes on (the engine sends their files early).
+    `on_found` is called once, as soon as a folder holds a dossier.json.
     """
     started_ns = time.time_ns()
     by_path = {r.path: r for r in records.values() if r.path}
     result = ScanResult()
-    pending: list[_Pending] = []
-    for rel, folder in dossier_folders(root):
-        try:
-            json_stat, stats, refused = list_folder(folder)
-        except OSError as exc:
-            result.dossiers.append(LocalDossier(rel, "", error=f"dossier illisible : {exc}"))
-            continue
-        if json_stat is None:
-            continue  # not a dossier (or one whose first download was interrupted)
-        signature = signature_of(json_stat, stats)
-        racy = json_stat.st_mtime_ns >= started_ns - RACY_NS or any(
-            s.mtime_ns >= started_ns - RACY_NS for s in stats
-        )
-        known = by_path.get(rel)
-        if refused:
-            dossier = LocalDossier(rel, signature, error="nom de fichier refusé : " + refused[0])
-            _read_identity(folder, dossier)
-            result.dossiers.append(dossier)
-            continue
-        if known and known.local_signature == signature and known.local_digest:
-            result.dossiers.append(
-                LocalDossier(
-                    rel,
-                    signature,
-                    id=known.id,
-                    number=known.number,
-                    year=known.year,
-                    created_at=known.created_at,
-                    digest=known.local_digest,
-                )
+
+    def listed() -> Iterator[_Pending | None]:
+        """The folders to read, as the listing finds them (None: FLUSH_FOLDERS folders
+        went by, the hashing should not wait for more to start a task)."""
+        found = on_found
+        since_flush = 0
+        for rel, folder in dossier_folders(root):
+            since_flush += 1
+            if since_flush >= FLUSH_FOLDERS:
+                since_flush = 0
+                yield None
+            try:
+                json_stat, stats, refused = list_folder(folder)
+            except OSError as exc:
+                result.dossiers.append(LocalDossier(rel, "", error=f"dossier illisible : {exc}"))
+                continue
+            if json_stat is None:
+                continue  # not a dossier (or one whose first download was interrupted)
+            if found is not None:
+                found()
+                found = None
+            signature = signature_of(json_stat, stats)
+            racy = json_stat.st_mtime_ns >= started_ns - RACY_NS or any(
+                s.mtime_ns >= started_ns - RACY_NS for s in stats
             )
-            continue
-        dossier = LocalDossier(rel, signature, racy=racy)
-        try:
-            raw = (folder / DOSSIER_FILE).read_bytes()
-        except OSError as exc:
-            dossier.error = f"dossier.json illisible : {exc}"
-            result.dossiers.append(dossier)
-            continue
-        item = _Pending(dossier, raw, stats, folder)
-        item.parse()
-        ident = item.parsed.get("id") if isinstance(item.parsed, dict) else None
-        if isinstance(ident, str):
-            item.cache = hash_cache.get(ident, {})
-        pending.append(item)
-    _hash_pending(pending, result, started_ns, workers, progress, on_ready)
+            known = by_path.get(rel)
+            if refused:
+                refusal = "nom de fichier refusé : " + refused[0]
+                dossier = LocalDossier(rel, signature, error=refusal)
+                _read_identity(folder, dossier)
+                result.dossiers.append(dossier)
+                continue
+            if known and known.local_signature == signature and known.local_digest:
+                result.dossiers.append(
+                    LocalDossier(
+                        rel,
+                        signature,
+                        id=known.id,
+                        number=known.number,
+                        year=known.year,
+                        created_at=known.created_at,
+                        digest=known.local_digest,
+                    )
+                )
+                continue
+            dossier = LocalDossier(rel, signature, racy=racy)
+            try:
+                raw = (folder / DOSSIER_FILE).read_bytes()
+            except OSError as exc:
+                dossier.error = f"dossier.json illisible : {exc}"
+                result.dossiers.append(dossier)
+                continue
+            item = _Pending(dossier, raw, stats, folder)
+            item.parse()
+            ident = item.parsed.get("id") if isinstance(item.parsed, dict) else None
+            if isinstance(ident, str):
+                item.cache = hash_cache.get(ident, {})
+            yield item
+
+    # The listing goes on while the files found so far are hashed: the first dossiers
+    # are handed over (and their files sent) before the last folders are listed.
+    pending = _hash_pending(listed(), result, started_ns, workers, progress, on_ready)
     for item in pending:
         _build(item)
         result.dossiers.append(item.dossier)
@@ -323,57 +345,79 @@ def _take_identity(doc: dict[str, Any], dossier: LocalDossier) -> None:
 
 
 def _hash_pending(
-    pending: list[_Pending],
+    pending: Iterable[_Pending | None],
     result: ScanResult,
     started_ns: int,
     workers: int,
     progress: Callable[[int], None] | None,
     on_ready: Ready | None = None,
-) -> None:
-    """Fill each pending dossier's `hashes`, hashing only files the cache cannot vouch for.
+) -> list[_Pending]:
+    """Fill each pending dossier's `hashes`, hashing only files the cache cannot vouch for;
+    returns the pending dossiers, in order.
 
-    With `on_ready`, the dossiers are built and handed over in order, each as soon as its
-    last file is hashed; at most HASH_WINDOW groups are read ahead of the hand-over, so
-    the bytes kept for it stay bounded however big the tree.
+    `pending` is read as the hashing goes (None in it: start a task with the files found
+    so far). With `on_ready`, the dossiers are built and handed over in order, each as
+    soon as its last file is hashed; at most HASH_WINDOW groups are read ahead of the
+    hand-over, so the bytes kept for it stay bounded however big the tree.
     """
-    jobs: list[_Job] = []
+    items: list[_Pending] = []
     left: dict[int, int] = {}  # id(item) → its files still to hash
-    for item in pending:
-        item.dossier.hashes = {}
-        for stat in item.stats:
-            known = item.cache.get(stat.name)
-            if known and known.size == stat.size and known.mtime_ns == stat.mtime_ns:
-                item.dossier.hashes[stat.name] = known
-            else:
-                jobs.append((item, stat))
-                left[id(item)] = left.get(id(item), 0) + 1
-    handed = 0  # pending[:handed] were handed over
+    handed = 0  # items[:handed] were handed over
+
+    def jobs() -> Iterator[_Job | None]:
+        for item in pending:
+            if item is None:
+                yield None
+                continue
+            items.append(item)
+            item.dossier.hashes = {}
+            todo = []
+            for stat in item.stats:
+                known = item.cache.get(stat.name)
+                if known and known.size == stat.size and known.mtime_ns == stat.mtime_ns:
+                    item.dossier.hashes[stat.name] = known
+                else:
+                    todo.append(stat)
+            left[id(item)] = len(todo)  # all counted before any of them is hashed
+            for stat in todo:
+                yield item, stat
 
     def hand_over() -> None:
         nonlocal handed
-        while on_ready is not None and handed < len(pending):
-            item = pending[handed]
-            if left.get(id(item), 0):
+        while on_ready is not None and handed < len(items):
+            item = items[handed]
+            if left[id(item)]:
                 return
             _build(item)
             contents, item.contents = item.contents, {}
             on_ready(item.dossier, contents)
             handed += 1
 
-    if not jobs:
+    submitted: deque[list[_Job]] = deque()
+
+    def path_lists() -> Iterator[list[str] | None]:
+        for group in _grouped(jobs()):
+            if not group:
+                yield None  # nothing to start: take what is hashed
+                continue
+            submitted.append(group)
+            # The workers get plain paths: building them there measured slower.
+            yield [os.path.join(item.folder, stat.name) for item, stat in group]
+
+    paths = path_lists()
+    first = next((each for each in paths if each is not None), None)
+    if first is None:  # nothing to hash: no thread
         hand_over()
-        return
-    groups = _job_groups(jobs)
+        return items
     keep = MAX_BATCH_BLOB if on_ready is not None else 0
-    # The workers get plain paths: building them there measured slower on two threads.
-    paths = [[os.path.join(item.folder, stat.name) for item, stat in group] for group in groups]
     # More threads than processors only fight over the interpreter lock.
-    threads = min(max(1, workers), os.cpu_count() or 1, len(groups))
+    threads = min(max(1, workers), os.cpu_count() or 1)
     from concurrent.futures import ThreadPoolExecutor  # a pass with nothing to hash: not needed
 
     with ThreadPoolExecutor(max_workers=threads) if threads > 1 else nullcontext() as pool:
-        runner = _ahead(pool, functools.partial(_hash_group, keep=keep), paths, threads)
-        for group, done in zip(groups, runner, strict=True):
+        work = functools.partial(_hash_group, keep=keep)
+        for done in _ahead(pool, work, itertools.chain([first], paths), threads):
+            group = submitted.popleft()
             for (item, stat), (sha, problem, data) in zip(group, done, strict=True):
                 left[id(item)] -= 1
                 hashes = item.dossier.hashes
@@ -392,6 +436,8 @@ def _hash_pending(
                 if progress:
                     progress(stat.size)
             hand_over()
+    hand_over()
+    return items
 
 
 # Hashing tasks (groups of about 1 MiB) queued ahead of the one being taken, per thread.
@@ -400,16 +446,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _ahead(pool: Any, work: Callable[[T], R], jobs: list[T], threads: int) -> Iterator[R]:
+def _ahead(
+    pool: Any, work: Callable[[T], R], jobs: Iterable[T | None], threads: int
+) -> Iterator[R]:
     """`work(job)` for each job, in order, on `pool` (inline without one), with at most
-    HASH_WINDOW x threads jobs started ahead of the result being taken."""
+    HASH_WINDOW x threads jobs started ahead of the result being taken. The jobs may be
+    slow to come (a listing finds them): a result is taken as soon as it is there, when
+    the next job starts or at a None among the jobs (nothing to start)."""
     if pool is None:
-        yield from map(work, jobs)
+        yield from (work(job) for job in jobs if job is not None)
         return
     window: deque[Future[R]] = deque()
     for job in jobs:
-        window.append(pool.submit(work, job))
-        if len(window) >= HASH_WINDOW * threads:
+        if job is not None:
+            window.append(pool.submit(work, job))
+        while window and (len(window) >= HASH_WINDOW * threads or window[0].done()):
             yield window.popleft().result()
     while window:
         yield window.popleft().result()
@@ -422,18 +473,26 @@ def _job_groups(jobs: list[_Job]) -> list[list[_Job]]:
     """Consecutive jobs in groups of at most GROUP_FILES files and GROUP_BYTES bytes; a
     file bigger than GROUP_BYTES makes a group of its own (big files are hashed in
     parallel, one per task, as before)."""
-    groups: list[list[_Job]] = []
+    return list(_grouped(jobs))
+
+
+def _grouped(jobs: Iterable[_Job | None]) -> Iterator[list[_Job]]:
+    """`_job_groups` as the jobs come; a None among them closes the group under way (an
+    empty group when there is none: the caller may take the results that are in)."""
     group: list[_Job] = []
     size = 0
     for job in jobs:
+        if job is None:
+            yield group
+            group, size = [], 0
+            continue
         if group and (size + job[1].size > GROUP_BYTES or len(group) >= GROUP_FILES):
-            groups.append(group)
+            yield group
             group, size = [], 0
         group.append(job)
         size += job[1].size
     if group:
-        groups.append(group)
-    return groups
+        yield group
 
 
 def _hash_group(paths: list[str], keep: int = 0) -> list[tuple[str | None, str, bytes | None]]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from comptoir_agent import layout
-from comptoir_agent.journal import FileHash
+from comptoir_agent.journal import FileHash, Record
 from comptoir_agent.layout import FileStat, hash_file, scan
 from tests.agent.conftest import make_doc, write_dossier
 
@@ -147,3 +148,81 @@ def test_read_dossier_hashes_inline(tmp_path):
         "a.pdf": FileHash(1, OLD_NS, hashlib.sha256(b"a").hexdigest()),
         "b.pdf": FileHash(2, OLD_NS, hashlib.sha256(b"bb").hexdigest()),
     }
+
+
+# the listing feeds the hashing ----------------------------------------------------------------
+
+
+def _many(root: Path, count: int) -> list[dict[str, Any]]:
+    docs = [make_doc(f"2026-{index:05d}") for index in range(1, count + 1)]
+    for index, doc in enumerate(docs):
+        folder = write_dossier(
+            root, doc, {f"photo-{n}.jpg": bytes([index, n]) * 500 for n in range(3)}
+        )
+        for path in folder.iterdir():
+            os.utime(path, ns=(OLD_NS, OLD_NS))
+    return docs
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of folders listed so far, in a list (one item) the test reads; each
+    listing takes a few milliseconds (the hashing threads have the time to run, however
+    loaded the machine)."""
+    listed = [0]
+    real = layout.list_folder
+    monkeypatch.setattr(layout, "FLUSH_FOLDERS", 8)
+
+    def counted(folder: Path) -> Any:
+        listed[0] += 1
+        time.sleep(0.005)
+        return real(folder)
+
+    monkeypatch.setattr(layout, "list_folder", counted)
+    return listed
+
+
+def test_the_first_dossiers_are_handed_over_before_the_last_folders_are_listed(
+    tmp_path, monkeypatch
+):
+    docs = _many(tmp_path, 40)
+    listed = _counting(monkeypatch)
+    when: list[int] = []
+    handed: list[str] = []
+
+    def ready(dossier: layout.LocalDossier, contents: dict[str, bytes]) -> None:
+        when.append(listed[0])
+        handed.append(dossier.path)
+        assert sorted(contents) == sorted(f["sha256"] for f in dossier.doc["files"])  # type: ignore[index]
+
+    streamed = scan(tmp_path, {}, {}, on_ready=ready)
+    assert handed == sorted(f"2026/{doc['number']}" for doc in docs)  # all, in order
+    assert when[0] < 40  # the first went while the listing went on
+    monkeypatch.undo()
+    assert _summary(streamed) == _summary(scan(tmp_path, {}, {}))  # what a plain scan finds
+
+
+def test_a_few_changed_dossiers_among_many_are_handed_over_as_the_listing_finds_them(
+    tmp_path, monkeypatch
+):
+    """A hashing task waits for at most FLUSH_FOLDERS listed folders: a dossier changed
+    among thousands of unchanged ones does not wait for the end of the listing."""
+    docs = _many(tmp_path, 40)
+    first = scan(tmp_path, {}, {})
+    records = {
+        d.id: Record(d.id, d.path, local_signature=d.signature, local_digest=d.digest)
+        for d in first.dossiers
+        if d.id
+    }
+    cache = {d.id: d.hashes for d in first.dossiers if d.id and d.hashes}
+    changed = write_dossier(tmp_path, docs[4], {"photo-0.jpg": b"retouched"})
+    os.utime(changed / "photo-0.jpg", ns=(OLD_NS + 1, OLD_NS + 1))
+    listed = _counting(monkeypatch)
+    when: list[int] = []
+
+    def ready(dossier: layout.LocalDossier, contents: dict[str, bytes]) -> None:
+        when.append(listed[0])
+        assert list(contents) == [hashlib.sha256(b"retouched").hexdigest()]
+
+    result = scan(tmp_path, records, cache, on_ready=ready)
+    assert result.hashed_files == 1  # the other files: the cache vouched for them
+    assert len(when) == 1 and when[0] <= 5 + 2 * 8  # not at the end (40)
