@@ -44,12 +44,18 @@ if TYPE_CHECKING:
 EARLY = True
 # Bytes of files per early batch: small, so the hub starts storing early in the scan.
 EARLY_BATCH_BYTES = 8 * 1024 * 1024
+# ... or this many while no batch is in flight (fewer wait for more, or for the scan's
+# end: a request for each of a few changed dossiers costs more than it saves).
+EARLY_START_BYTES = 1024 * 1024
 # Bytes handed over and not yet taken into a batch; beyond, the scan waits.
 HELD_BYTES = 32 * 1024 * 1024
 # Small files the scan's cache knew (not read): whether the hub has them is asked with a
 # batch's own question, at most this many per batch.
 EARLY_CHECKS = 2000
 IN_FLIGHT = 2
+# A batch of at most this many bytes (and nothing to check) is sent without first asking
+# which of its files the hub lacks: at worst these bytes travel for nothing.
+SMALL_BATCH_BYTES = 256 * 1024
 
 
 class EarlyStop(Exception):
@@ -71,6 +77,7 @@ class Ahead:
         today: date,
         records: Mapping[str, Record],
         show_progress: bool = False,
+        feed_path: Callable[[Any], str | None] | None = None,
     ) -> None:
         self.client = client
         self.root = root
@@ -85,15 +92,21 @@ class Ahead:
         self.held = 0
         self.closed = False  # the scan is over: nothing more will be offered
         self.stopped = False  # nothing more will be sent
-        # The hub is asked nothing before the scan found a dossier to offer or ended
-        # without a safety stop (a stopped pass sends no request at all).
+        # The hub is asked nothing before the scan found a dossier or ended without a
+        # safety stop (a stopped pass sends no request at all).
         self.go = threading.Event()
         self.halt = threading.Event()  # set with `stopped`: a big upload sends no more
         self.info: Any = None
         self.info_error: Exception | None = None
         self.info_ready = threading.Event()
+        # The first page of the change feed, asked while the scan goes on: `feed_path`
+        # tells, from the station's answer, which page the pass will read first.
+        self.feed_path = feed_path
+        self.feed: tuple[str, Any] | None = None
+        self.feed_thread: threading.Thread | None = None
         self.sent_bytes = 0
-        self.sent: set[str] = set()
+        self.sent: set[str] = set()  # guarded by `cond`
+        self.finished = False  # the thread is over: `sent` grows no more
         self.requests = 0
         self.thread = threading.Thread(target=self._run, name="comptoir-envoi-anticipe")
         self.thread.daemon = True
@@ -116,6 +129,11 @@ class Ahead:
             self.cond.notify_all()
         self.go.set()
 
+    def found(self) -> None:
+        """The scan found a dossier: it will not end in a safety stop, so the hub may be
+        asked for the station's options (and the feed's first page) while it goes on."""
+        self.go.set()
+
     def close(self) -> None:
         """The scan is over (without a safety stop: see `abandon`)."""
         with self.cond:
@@ -130,6 +148,24 @@ class Ahead:
             raise self.info_error
         return self.info
 
+    def feed_page(self, path: str) -> Any:
+        """The hub's answer to `GET path` if it was asked early (None otherwise: ask)."""
+        self.info_ready.wait()
+        if self.feed_thread is not None:
+            self.feed_thread.join()
+        if self.feed is not None and self.feed[0] == path:
+            return self.feed[1]
+        return None
+
+    def wait_sent(self, hashes: set[str]) -> frozenset[str]:
+        """Those of `hashes` the hub has, once each of them is there or the early sending
+        is over: the pass pushes a group of dossiers as soon as their files are up, while
+        the later groups' files still travel."""
+        with self.cond:
+            while not self.finished and not hashes <= self.sent:
+                self.cond.wait()
+            return frozenset(hashes & self.sent)
+
     def finish(self) -> None:
         """Wait until everything offered is sent (or the sending stopped)."""
         self.close()
@@ -139,6 +175,8 @@ class Ahead:
         """Stop at once (the pass ends early): nothing more starts; waits for the thread."""
         self._stop()
         self.thread.join()
+        if self.feed_thread is not None:
+            self.feed_thread.join()
 
     # the thread -------------------------------------------------------------------------
 
@@ -163,6 +201,14 @@ class Ahead:
             return item
 
     def _run(self) -> None:
+        try:
+            self._work()
+        finally:
+            with self.cond:
+                self.finished = True
+                self.cond.notify_all()
+
+    def _work(self) -> None:
         clients: list[HubClient] = []
         self.go.wait()
         if self.stopped:  # abandoned before anything was asked
@@ -173,13 +219,21 @@ class Ahead:
                 self.info = self.client.get(self.client.org_path("sync/station")) or {}
                 # Made before the lent client goes back: a clone copies it.
                 clients = [self.client.clone() for _ in range(IN_FLIGHT)]
+                raw = self.info.get("options") if isinstance(self.info, dict) else None
+                options = Options.from_json(raw if isinstance(raw, dict) else {})
+                path = self.feed_path(self.info) if self.feed_path and options.enabled else None
+                if path is not None:
+                    reader = self.client.clone()
+                    self.feed_thread = threading.Thread(
+                        target=self._read_feed, args=(reader, path), name="comptoir-flux"
+                    )
+                    self.feed_thread.daemon = True
+                    self.feed_thread.start()
             except Exception as exc:  # noqa: BLE001 - raised in the pass's thread
                 self.info_error = exc
                 return
             finally:
                 self.info_ready.set()
-            raw = self.info.get("options") if isinstance(self.info, dict) else None
-            options = Options.from_json(raw if isinstance(raw, dict) else {})
             context = Context(today=self.today, send=self.send or not options.not_systematic)
             if options.enabled and context.send:
                 self._send_all(options, context, clients)
@@ -187,9 +241,22 @@ class Ahead:
             pass
         finally:
             self._stop()
+            with self.cond:
+                for each in clients:
+                    self.requests += each.requests
             for each in clients:
-                self.requests += each.requests
                 each.close()
+
+    def _read_feed(self, client: HubClient, path: str) -> None:
+        """Ask the feed's first page; any failure leaves it to the pass (it asks again)."""
+        try:
+            self.feed = (path, client.get(path))
+        except Exception:  # noqa: BLE001, S110 - the pass asks again and reports
+            pass
+        finally:
+            with self.cond:
+                self.requests += client.requests
+            client.close()
 
     def _send_all(self, options: Options, context: Context, clients: list[HubClient]) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -238,7 +305,13 @@ class Ahead:
                         self.large.add(sha)
                         path = self.root / dossier.path / entry["name"]
                         launch(functools.partial(self._send_large, path, sha, entry["size"], lock))
-                if size >= EARLY_BATCH_BYTES or len(check) >= EARLY_CHECKS:
+                while flying and flying[0].done():
+                    flying.popleft().result()  # a failure ends the sending here
+                # Full, or worth a request while nothing is in flight: the hub would be
+                # idle, so it starts early in the scan; when it is the slower, batches
+                # fill up while the earlier ones travel.
+                idle = not flying and size >= EARLY_START_BYTES
+                if idle or size >= EARLY_BATCH_BYTES or len(check) >= EARLY_CHECKS:
                     launch(batch_job(batch, check))
                     batch, check, size = {}, set(), 0
             if batch or check:
@@ -263,7 +336,12 @@ class Ahead:
         from comptoir_agent.transfer import missing_hashes
 
         check = check - batch.keys()
-        missing = missing_hashes(client, [*batch, *check])
+        if not check and sum(len(data) for data in batch.values()) <= SMALL_BATCH_BYTES:
+            # Small: sent without asking first (the hub keeps only what it lacks), one
+            # round trip instead of two.
+            missing = set(batch)
+        else:
+            missing = missing_hashes(client, [*batch, *check])
         wanted = [sha for sha in batch if sha in missing]
         size = sum(len(batch[sha]) for sha in wanted)
         if wanted:
@@ -272,10 +350,7 @@ class Ahead:
             body = b"".join([encode_batch_header(headers), *(batch[sha] for sha in wanted)])
             client.post_batch(client.org_path("sync/blobs/batch"), body)
             self._progress().add(size)
-        with lock:
-            self.sent.update(batch)
-            self.sent.update(check - missing)
-            self.sent_bytes += size
+        self._sent({*batch, *(check - missing)}, size)
 
     def _send_large(
         self, path: Path, sha256: str, size: int, lock: threading.Lock, client: HubClient
@@ -290,7 +365,11 @@ class Ahead:
             outcome = UploadOutcome()
             if not _send_chunks(client, large, outcome, self._progress(), None, lock, self.halt):
                 raise EarlyStop(outcome.quota or next(iter(outcome.failed.values()), "envoi"))
-            with lock:
-                self.sent_bytes += outcome.uploaded_bytes
-        with lock:
-            self.sent.add(sha256)
+            self._sent(set(), outcome.uploaded_bytes)
+        self._sent({sha256}, 0)
+
+    def _sent(self, hashes: set[str], size: int) -> None:
+        with self.cond:
+            self.sent.update(hashes)
+            self.sent_bytes += size
+            self.cond.notify_all()

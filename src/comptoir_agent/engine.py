@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,15 @@ def is_partial_apply(
     )
 
 
+def _feed_filter(options: Options) -> str:
+    """The options the hub filters the feed by (a change means reading it all again)."""
+    return json.dumps([options.fetch_missing, str(options.fetch_after), options.fetch_horizon_days])
+
+
+def _feed_page(since: int) -> str:
+    return f"sync/changes?since={since}&limit={MAX_FEED_PAGE}"
+
+
 def _staged_names(folder: Path) -> set[str]:
     """The files of `folder` a write staged and has not put in place (yet)."""
     try:
@@ -129,13 +138,25 @@ def options_plan(state: PassState, options: Options, wanted: frozenset[str] = fr
     return plan(view.local, base, remote, options, context, view.invalid)
 
 
-def scan_into(state: PassState, on_ready: Ready | None = None, loaded: bool = False) -> str | None:
+def scan_into(
+    state: PassState,
+    on_ready: Ready | None = None,
+    loaded: bool = False,
+    on_found: Callable[[], None] | None = None,
+) -> str | None:
     """Scan the data folder into `state.view`; returns a safety-stop reason, if any.
 
-    `loaded`: `state.records` already holds the journal's records."""
+    `loaded`: `state.records` already holds the journal's records. `on_found`: called
+    once, when the scan finds its first dossier (there will be no safety stop)."""
     if not loaded:
         state.records = state.journal.records()
-    result = scan(state.root, state.records, state.journal.hashes_by_dossier(), on_ready=on_ready)
+    result = scan(
+        state.root,
+        state.records,
+        state.journal.hashes_by_dossier(),
+        on_ready=on_ready,
+        on_found=on_found,
+    )
     state.stats["hashed_files"] = result.hashed_files
     state.view = build_local_view(result.dossiers, state.records)
     base, _ = trees(state.records)
@@ -189,8 +210,14 @@ class SyncPass:
                 self.today,
                 self.records,
                 self.settings.progress,
+                feed_path=self._feed_guess(),
             )
-        stop = scan_into(self.state, ahead.offer if ahead else None, loaded=ahead is not None)
+        stop = scan_into(
+            self.state,
+            ahead.offer if ahead else None,
+            loaded=ahead is not None,
+            on_found=ahead.found if ahead else None,
+        )
         if stop:  # nothing was offered: the hub was asked nothing (see `run`)
             return PassResult(EXIT_SAFETY, message=stop)
         if ahead is not None:
@@ -282,6 +309,7 @@ class SyncPass:
     def _persist_scan(self) -> None:
         seen: set[str] = set()
         hashes: dict[str, dict[str, FileHash]] = {}
+        changed: list[Record] = []
         with self.journal.transaction():
             for ident, dossier in self.view.scanned.items():
                 seen.add(ident)
@@ -297,8 +325,10 @@ class SyncPass:
                     if dossier.hashes is not None:
                         hashes[ident] = dossier.hashes
                 if _scanned_fields(record) != before or ident not in self.records:
-                    self.journal.save(record)
+                    changed.append(record)
                     self.records[ident] = record
+            # Two statements for them all: a first scan records thousands of dossiers.
+            self.journal.save_many(changed)
             self.journal.set_many_hashes(hashes)
             for ident, record in self.records.items():
                 if ident not in seen and record.path is not None:
@@ -325,13 +355,7 @@ class SyncPass:
             asked = None
         elif asked > honoured:
             self.reread = asked  # honoured (recorded) by `_pull_feed`
-        feed_filter = json.dumps(
-            [
-                self.options.fetch_missing,
-                str(self.options.fetch_after),
-                self.options.fetch_horizon_days,
-            ]
-        )
+        feed_filter = _feed_filter(self.options)
         with self.journal.transaction():
             self.journal.set_meta("options", json.dumps(raw_options or {}, sort_keys=True))
             if self.quota:
@@ -346,6 +370,29 @@ class SyncPass:
                 # The hub went back (restored): follow it, or its next request would be
                 # taken for one already honoured.
                 self.journal.set_meta("reread", str(asked))
+
+    def _feed_guess(self) -> Callable[[Any], str | None]:
+        """For the early sending: the feed page this pass will read first, told from the
+        station's answer as `_load_station` and `_pull_feed` will (a wrong guess only
+        costs the request: the pass asks itself for any other page)."""
+        checkpoint = self.journal.checkpoint()
+        stored = self.journal.get_meta("feed_filter")
+        done = self._reread_done()
+
+        def guess(info: Any) -> str | None:
+            if not isinstance(info, dict):
+                return None
+            raw = info.get("options")
+            options = Options.from_json(raw if isinstance(raw, dict) else {})
+            asked = info.get("reread")
+            since = checkpoint
+            if stored is not None and stored != _feed_filter(options):
+                since = 0
+            if isinstance(asked, int) and not isinstance(asked, bool) and asked > done:
+                since = 0
+            return self.client.org_path(_feed_page(since))
+
+        return guess
 
     def _reread_done(self) -> int:
         """The last `reread` value of the hub that a feed pass honoured (0: none)."""
@@ -363,10 +410,13 @@ class SyncPass:
                 "la liste des dossiers est relue depuis le début."
             )
             since = 0
+        early = self.ahead
         while True:
-            page = self.client.get(
-                self.client.org_path(f"sync/changes?since={since}&limit={MAX_FEED_PAGE}")
-            )
+            path = self.client.org_path(_feed_page(since))
+            page = early.feed_page(path) if early is not None else None
+            early = None  # only the first page is asked early
+            if page is None:
+                page = self.client.get(path)
             results = page.get("results", []) if isinstance(page, dict) else []
             next_seq = int(page.get("next", since)) if isinstance(page, dict) else since
             if isinstance(page, dict) and page.get("reset"):
@@ -494,8 +544,9 @@ class SyncPass:
                 self._set_error(ident, (dossier.error if dossier else None) or "dossier illisible")
                 continue
             ready[ident] = dossier
-        self._early_done()
-        groups = list(chunked(list(ready.items()), MAX_BULK_DOSSIERS))
+        # In the scan's order, the early sending's: the first group's files are up first.
+        ordered = sorted(ready.items(), key=lambda pair: pair[1].path)
+        groups = list(chunked(ordered, MAX_BULK_DOSSIERS))
         ahead = len(groups) > 1 and PUSH_AHEAD
         pushers = min(PUSHES_IN_FLIGHT, len(groups) - 1) if ahead else 0
         pusher = ThreadPoolExecutor(max_workers=pushers) if pushers else None
@@ -506,6 +557,7 @@ class SyncPass:
         try:
             for group in groups:
                 self.state.check_cancel()
+                self._early_wait(group)
                 items, quota = self._upload_group(group)
                 if quota and not quota_told:
                     self.log.warn(quota)
@@ -522,6 +574,7 @@ class SyncPass:
                     done: Future[Any] = Future()
                     done.set_result(self.client.post(path, body))
                     sent.append((items, done))
+            self._early_done()
             refetch: list[str] = []
             for items, answered in sent:
                 answer = answered.result()
@@ -538,6 +591,14 @@ class SyncPass:
                 self.client.requests += each.requests
                 each.close()
 
+    def _early_wait(self, group: Sequence[tuple[str, LocalDossier]]) -> None:
+        """Wait until the early sending has sent this group's files (or is over), so
+        that the group goes while the files of the next ones still travel."""
+        if self.ahead is None:
+            return
+        hashes = {f["sha256"] for _ident, d in group for f in d.doc["files"]}  # type: ignore[index]
+        self.on_hub = self.on_hub | self.ahead.wait_sent(hashes - self.on_hub)
+
     def _early_done(self) -> None:
         """Wait for the early sending; what it sent counts, what it found on the hub is
         not asked again."""
@@ -547,7 +608,7 @@ class SyncPass:
         ahead.finish()
         self.state.stats["uploaded_bytes"] += ahead.sent_bytes
         self.client.requests += ahead.requests
-        self.on_hub = frozenset(ahead.sent)
+        self.on_hub = self.on_hub | ahead.sent
         # an upload the journal still names for a blob now on the hub is finished
         for sha, _id, _size in self.journal.pending_uploads():
             if sha in self.on_hub:

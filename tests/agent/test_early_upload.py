@@ -69,6 +69,7 @@ def sent_hashes(hub: RecordingHub) -> list[str]:
 
 def test_files_go_up_while_the_scan_goes_on_each_once(hub, tmp_path, monkeypatch):
     monkeypatch.setattr(ahead, "EARLY_BATCH_BYTES", 1)  # a batch per dossier
+    monkeypatch.setattr(ahead, "SMALL_BATCH_BYTES", 0)  # each batch asks first
     station = paired(hub, tmp_path / "poste")
     docs = dossiers(station, 6)
     offered: list[str] = []
@@ -91,6 +92,59 @@ def test_files_go_up_while_the_scan_goes_on_each_once(hub, tmp_path, monkeypatch
     # the pass's own upload found everything there: it asked nothing more
     assert hub.count("POST", "blobs/missing$") == len(hub.batches)
     assert station("status", "--json").code == 0
+
+
+def test_a_partial_batch_goes_up_while_nothing_is_in_flight(hub, tmp_path, monkeypatch):
+    """While no batch is in flight, a batch of EARLY_START_BYTES goes though it is not
+    full: the files go up during the scan, not in one batch at its end."""
+    monkeypatch.setattr(ahead, "EARLY_START_BYTES", 1)
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 4)
+    offered: list[str] = []
+    real_offer = ahead.Ahead.offer
+
+    def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
+        real_offer(self, dossier, contents)
+        offered.append(dossier.number)
+        if len(offered) == 2:
+            assert hub.batch_seen.wait(10), "the first dossier's files waited for the scan"
+
+    monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    assert station("sync").code == 0
+    assert len(hub.batches) >= 2  # the first went alone
+    sent = sent_hashes(hub)
+    assert len(sent) == len(set(sent)) == 12
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
+
+
+def test_a_small_batch_goes_up_without_asking_first(hub, tmp_path, monkeypatch):
+    """Up to SMALL_BATCH_BYTES, the files go without a `blobs/missing` question (one
+    round trip, not two): the hub keeps only what it lacks. A bigger batch asks, and
+    does not send what the hub has."""
+    monkeypatch.setattr(ahead, "EARLY_BATCH_BYTES", 1)  # a batch per dossier
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 2, size=1024)
+    known = (station.folder(docs[0]) / "photo-0.jpg").read_bytes()
+    hub.blobs[sha(known)] = known  # another station sent it
+    assert station("sync").code == 0
+    assert hub.count("POST", "blobs/missing$") == 0
+    assert sorted(sent_hashes(hub)) == sorted(
+        sha((station.folder(doc) / f"photo-{n}.jpg").read_bytes()) for doc in docs for n in range(3)
+    )  # the known file too: it was not asked about
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
+
+    monkeypatch.setattr(ahead, "SMALL_BATCH_BYTES", 1024)  # 3 files of 1 KiB: bigger
+    later = paired(hub, tmp_path / "autre", name="Tablette")
+    files = {f"plan-{n}.pdf": bytes([200 + n]) * 1024 for n in range(3)}
+    write_dossier(later.root, make_doc("2026-00100"), files=files)
+    hub.blobs[sha(files["plan-1.pdf"])] = files["plan-1.pdf"]
+    before = len(hub.batches)
+    assert later("sync").code == 0
+    assert hub.count("POST", "blobs/missing$") == 1
+    assert len(hub.batches) == before + 1
+    assert sorted(hub.batches[-1]) == sorted(
+        sha(files[name]) for name in ("plan-0.pdf", "plan-2.pdf")
+    )
 
 
 def test_a_file_changed_after_it_was_hashed_goes_up_as_hashed(hub, tmp_path, monkeypatch):
