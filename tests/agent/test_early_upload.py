@@ -400,3 +400,41 @@ def test_a_growing_progress_bar_draws_what_is_found_and_nothing_when_idle():
     bar.close()
     assert "Envoi" in shown.getvalue() and "100,0 %" in shown.getvalue()
     assert shown.getvalue().endswith("\n")
+
+
+def test_the_feed_is_read_while_the_scan_goes_on_and_only_once(hub, tmp_path, monkeypatch):
+    """The first page of the change feed is asked as soon as the scan found a dossier;
+    the pass uses that answer (it does not ask again), also when a re-read from the
+    start was asked on the web."""
+    station = paired(hub, tmp_path / "poste")
+    dossiers(station, 4)
+    assert station("sync").code == 0
+    age(station.root)
+    assert station("sync").code == 0  # the scan's cache now knows every file
+    hub.requests.clear()
+    seen: list[int] = []
+    real_offer = ahead.Ahead.found
+
+    def found(self: ahead.Ahead) -> None:
+        real_offer(self)
+        deadline = time.monotonic() + 10
+        while not hub.count("GET", "sync/changes") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(hub.count("GET", "sync/changes"))
+
+    monkeypatch.setattr(ahead.Ahead, "found", found)
+    assert station("sync").code == 0  # nothing changed: nothing offered, only found
+    assert seen == [1]  # asked before the scan went on
+    assert hub.count("GET", "sync/changes") == 1
+    hub.station().reread += 1  # “Relire depuis le début” on the web
+    hub.requests.clear()
+    asked: list[str] = []
+    real_changes = hub.changes
+
+    def changes(st: Any, query: dict[str, str]) -> Any:
+        asked.append(query["since"])
+        return real_changes(st, query)
+
+    monkeypatch.setattr(hub, "changes", changes)
+    assert station("sync").code == 0
+    assert asked == ["0"]  # from the start, asked once
