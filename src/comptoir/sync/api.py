@@ -264,18 +264,7 @@ class PushOut(OutSchema):
 )
 @station_call
 def push(request: HttpRequest, station: Station, payload: PushIn) -> Any:
-    # Field by field: `model_dump` would rebuild every document value by value (a tenth
-    # of a second for a push of 500 new dossiers), and they are plain JSON already.
-    items = [
-        {
-            "id": item.id,
-            "base_rev": item.base_rev,
-            "rev": item.rev,
-            "document": item.document,
-            "sent": item.sent,
-        }
-        for item in payload.dossiers
-    ]
+    items = [item.dict() for item in payload.dossiers]
     return {"results": [vars(result) for result in services.push(station, items)]}
 
 
