@@ -219,8 +219,7 @@ class Ahead:
                 self.info = self.client.get(self.client.org_path("sync/station")) or {}
                 # Made before the lent client goes back: a clone copies it.
                 clients = [self.client.clone() for _ in range(IN_FLIGHT)]
-                raw = self.info.get("options") if isinstance(self.info, dict) else None
-                options = Options.from_json(raw if isinstance(raw, dict) else {})
+                options = Options.of_station(self.info)
                 path = self.feed_path(self.info) if self.feed_path and options.enabled else None
                 if path is not None:
                     reader = self.client.clone()

@@ -108,6 +108,12 @@ def _feed_filter(options: Options) -> str:
     return json.dumps([options.fetch_missing, str(options.fetch_after), options.fetch_horizon_days])
 
 
+def _asked_reread(info: Any) -> int | None:
+    """The `reread` counter in the hub's answer to `sync/station` (None: none given)."""
+    asked = info.get("reread") if isinstance(info, dict) else None
+    return asked if isinstance(asked, int) and not isinstance(asked, bool) else None
+
+
 def _feed_page(since: int) -> str:
     return f"sync/changes?since={since}&limit={MAX_FEED_PAGE}"
 
@@ -344,16 +350,14 @@ class SyncPass:
         if info is None:
             info = self.client.get(self.client.org_path("sync/station")) or {}
         raw_options = info.get("options") if isinstance(info, dict) else None
-        self.options = Options.from_json(raw_options if isinstance(raw_options, dict) else {})
+        self.options = Options.of_station(info)
         quota = info.get("quota") if isinstance(info, dict) else None
         if isinstance(quota, dict) and isinstance(quota.get("used"), int):
             limit = quota.get("limit")
             self.quota = (int(quota["used"]), int(limit) if isinstance(limit, int) else 0)
-        asked = info.get("reread") if isinstance(info, dict) else None
+        asked = _asked_reread(info)
         honoured = self._reread_done()
-        if isinstance(asked, bool) or not isinstance(asked, int):
-            asked = None
-        elif asked > honoured:
+        if asked is not None and asked > honoured:
             self.reread = asked  # honoured (recorded) by `_pull_feed`
         feed_filter = _feed_filter(self.options)
         with self.journal.transaction():
@@ -382,14 +386,9 @@ class SyncPass:
         def guess(info: Any) -> str | None:
             if not isinstance(info, dict):
                 return None
-            raw = info.get("options")
-            options = Options.from_json(raw if isinstance(raw, dict) else {})
-            asked = info.get("reread")
-            since = checkpoint
-            if stored is not None and stored != _feed_filter(options):
-                since = 0
-            if isinstance(asked, int) and not isinstance(asked, bool) and asked > done:
-                since = 0
+            asked = _asked_reread(info)
+            refilter = stored is not None and stored != _feed_filter(Options.of_station(info))
+            since = 0 if refilter or (asked is not None and asked > done) else checkpoint
             return self.client.org_path(_feed_page(since))
 
         return guess

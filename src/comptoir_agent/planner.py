@@ -92,6 +92,13 @@ class Options:
     may_send_invoices: bool = False
 
     @classmethod
+    def of_station(cls, info: Any) -> Options:
+        """The options in the hub's answer to `sync/station` (the defaults, whatever
+        else it holds)."""
+        raw = info.get("options") if isinstance(info, dict) else None
+        return cls.from_json(raw if isinstance(raw, dict) else {})
+
+    @classmethod
     def from_json(cls, raw: Mapping[str, Any] | None) -> Options:
         raw = raw or {}
         defaults = cls()
