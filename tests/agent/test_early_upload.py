@@ -67,21 +67,28 @@ def sent_hashes(hub: RecordingHub) -> list[str]:
     return [h for batch in hub.batches for h in batch]
 
 
-def test_files_go_up_while_the_scan_goes_on_each_once(hub, tmp_path, monkeypatch):
-    monkeypatch.setattr(ahead, "EARLY_BATCH_BYTES", 1)  # a batch per dossier
-    monkeypatch.setattr(ahead, "SMALL_BATCH_BYTES", 0)  # each batch asks first
-    station = paired(hub, tmp_path / "poste")
-    docs = dossiers(station, 6)
+def batch_before_second_offer(hub: RecordingHub, monkeypatch: Any, why: str) -> list[str]:
+    """Make the scan's second offer wait until a batch reached the hub (the scan is not
+    over: files must go up meanwhile); returns the numbers offered, as they come."""
     offered: list[str] = []
     real_offer = ahead.Ahead.offer
 
     def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
         real_offer(self, dossier, contents)
         offered.append(dossier.number)
-        if len(offered) == 2:  # the scan is not over: the hub must get files meanwhile
-            assert hub.batch_seen.wait(10), "no file reached the hub during the scan"
+        if len(offered) == 2:
+            assert hub.batch_seen.wait(10), why
 
     monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    return offered
+
+
+def test_files_go_up_while_the_scan_goes_on_each_once(hub, tmp_path, monkeypatch):
+    monkeypatch.setattr(ahead, "EARLY_BATCH_BYTES", 1)  # a batch per dossier
+    monkeypatch.setattr(ahead, "SMALL_BATCH_BYTES", 0)  # each batch asks first
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 6)
+    offered = batch_before_second_offer(hub, monkeypatch, "no file reached the hub during the scan")
     result = station("sync")
     assert result.code == 0, result.err
     assert len(offered) == 6
@@ -100,16 +107,7 @@ def test_a_partial_batch_goes_up_while_nothing_is_in_flight(hub, tmp_path, monke
     monkeypatch.setattr(ahead, "EARLY_START_BYTES", 1)
     station = paired(hub, tmp_path / "poste")
     docs = dossiers(station, 4)
-    offered: list[str] = []
-    real_offer = ahead.Ahead.offer
-
-    def offer(self: ahead.Ahead, dossier: Any, contents: dict[str, bytes]) -> None:
-        real_offer(self, dossier, contents)
-        offered.append(dossier.number)
-        if len(offered) == 2:
-            assert hub.batch_seen.wait(10), "the first dossier's files waited for the scan"
-
-    monkeypatch.setattr(ahead.Ahead, "offer", offer)
+    batch_before_second_offer(hub, monkeypatch, "the first dossier's files waited for the scan")
     assert station("sync").code == 0
     assert len(hub.batches) >= 2  # the first went alone
     sent = sent_hashes(hub)
