@@ -105,7 +105,20 @@ def _wait_for(process: subprocess.Popen, needle: str, timeout: float = 20) -> st
 
 def _daemon(root) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "comptoir_agent.cli", "--data", str(root), "run", "--interval", "1"],
+        # -X faulthandler: a daemon that does not stop can be made to print every
+        # thread's stack (SIGABRT) for the failure message (see `_stopped`).
+        [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            "-m",
+            "comptoir_agent.cli",
+            "--data",
+            str(root),
+            "run",
+            "--interval",
+            "1",
+        ],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -122,10 +135,21 @@ def test_run_syncs_and_stops_cleanly_on_sigterm(hub, station):
         _wait_for(process, "Synchronisation terminée")
         assert doc["id"] in hub.dossiers
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=20) == 0
+        assert _stopped(process) == 0
         assert "arrêté proprement" in process.stderr.read()
     finally:
         process.kill()
+
+
+def _stopped(process: subprocess.Popen, timeout: float = 20) -> int:
+    """The daemon's exit code; if it has not stopped in time, fail with every thread's
+    stack (faulthandler, on SIGABRT) and what it wrote."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        _out, err = process.communicate(timeout=10)
+        raise AssertionError(f"the daemon did not stop within {timeout} s:\n{err}") from None
 
 
 def test_run_survives_an_unreachable_hub(hub, station):
