@@ -364,31 +364,41 @@ def _print_result(result: PassResult, quiet: bool) -> None:
 
 
 def cmd_run(args: Any) -> int:
+    import contextlib
+    import os
     import signal
     import sqlite3
-    import threading
     from datetime import UTC, datetime
 
     from comptoir_agent.client import HubError, Unauthorized, Unreachable
     from comptoir_agent.config import ConfigError
-    from comptoir_agent.daemon import Daemon, Outcome
+    from comptoir_agent.daemon import Daemon, Outcome, StopSignal
     from comptoir_agent.engine import SyncPass
     from comptoir_agent.journal import Journal
     from comptoir_agent.planner import Options
     from comptoir_agent.state import Cancelled
 
-    stop = threading.Event()
+    stop = StopSignal()
     paths: Paths = _paths(args)
 
-    def log(message: str) -> None:
+    def line(message: str) -> str:
         stamp = datetime.now(UTC).astimezone()
-        print(f"{stamp:%Y-%m-%d %H:%M:%S} {message}", file=sys.stderr, flush=True)
+        return f"{stamp:%Y-%m-%d %H:%M:%S} {message}\n"
+
+    def log(message: str) -> None:
+        sys.stderr.write(line(message))
+        sys.stderr.flush()
 
     def on_signal(signum: int, frame: object) -> None:
-        log("Signal reçu : arrêt au prochain point sûr (un second signal interrompt).")
+        # Runs in the main thread between two bytecodes, wherever it is: no lock here
+        # (see StopSignal), and the line goes straight to the descriptor, not through
+        # sys.stderr, whose buffer the interrupted code may be writing.
         stop.set()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        message = "Signal reçu : arrêt au prochain point sûr (un second signal interrompt)."
+        with contextlib.suppress(OSError):
+            os.write(sys.stderr.fileno(), line(message).encode("utf-8", "replace"))
 
     def attempt() -> str:
         try:

@@ -2,20 +2,71 @@
 
 Network trouble never stops the daemon: it logs and retries with exponential
 backoff and jitter (capped). A refused token stops it (exit 2): nothing will
-work until the station is paired again. SIGTERM/SIGINT set an event; the
+work until the station is paired again. SIGTERM/SIGINT set a `StopSignal`; the
 current pass stops at its next safe point and the daemon exits 0.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
-import threading
+import select
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from comptoir_agent.config import local_now
 from comptoir_agent.planner import Options, in_window, minutes_until_window
+
+
+class Stop(Protocol):
+    def is_set(self) -> bool: ...
+
+    def wait(self, seconds: float) -> bool: ...
+
+
+class StopSignal:
+    """A stop request that a signal handler may set.
+
+    `threading.Event.set()` from a handler can deadlock: the handler runs in the main
+    thread between two bytecodes, possibly inside that thread's own `Event.wait()`
+    while it holds the event's lock, which `set()` then waits for forever (a daemon
+    that never stops on SIGTERM). Here `set()` takes no lock: a flag, and a byte
+    written to a pipe that `wait()` watches with `select`. Other threads only read
+    `is_set()`.
+    """
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        self._flag = True
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: already woken
+            os.write(self._write, b"\0")
+
+    def clear(self) -> None:
+        self._flag = False
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 4096):
+                pass
+
+    def wait(self, seconds: float | None = None) -> bool:
+        """True once set; False after `seconds` without a stop."""
+        if not self._flag:
+            select.select([self._read], [], [], seconds)
+        return self._flag
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
 
 
 @dataclass(frozen=True)
@@ -44,12 +95,12 @@ class Daemon:
     log: Callable[[str], None]
     interval: float = 60.0
     backoff: Backoff = Backoff()
-    stop: threading.Event | None = None
+    stop: Stop | None = None
     now: Callable[[], datetime] = local_now
     rand: Callable[[], float] = random.random
 
     def run(self) -> int:
-        stop = self.stop or threading.Event()
+        stop = self.stop or StopSignal()
         failures = 0
         while not stop.is_set():
             wait = self._outside_window()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from comptoir_agent import exit_codes
 from comptoir_agent.client import HubClient
@@ -21,6 +21,12 @@ EXIT_OK, EXIT_ATTENTION, EXIT_SAFETY = exit_codes.OK, exit_codes.ATTENTION, exit
 
 class Cancelled(Exception):
     """SIGTERM/SIGINT arrived: the pass stopped at a safe point."""
+
+
+class CancelFlag(Protocol):
+    """What the pass reads of a stop request (daemon.StopSignal, threading.Event)."""
+
+    def is_set(self) -> bool: ...
 
 
 class Log:
@@ -70,7 +76,7 @@ class PassState:
     settings: PassSettings
     log: Log
     today: date
-    cancel: threading.Event | None = None
+    cancel: CancelFlag | None = None
     records: dict[str, Record] = field(default_factory=dict)
     view: LocalView = field(default_factory=LocalView)
     stats: dict[str, int] = field(

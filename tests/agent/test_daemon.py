@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import datetime
 
-from comptoir_agent.daemon import Backoff, Daemon, Outcome
+from comptoir_agent.daemon import Backoff, Daemon, Outcome, StopSignal
 from comptoir_agent.planner import Options
 
 
@@ -83,6 +83,60 @@ def test_daemon_waits_for_the_window_across_midnight():
         interval=60,
     ).run()
     assert calls == [1] and night.waits == [60]
+
+
+def test_stop_signal_wakes_a_wait_and_stays_set():
+    stop = StopSignal()
+    try:
+        started = time.monotonic()
+        assert stop.wait(0.05) is False and time.monotonic() - started >= 0.04
+        stop.set()
+        stop.set()  # twice: still one stop
+        assert stop.is_set() and stop.wait(30) is True
+        stop.clear()
+        assert not stop.is_set() and stop.wait(0) is False
+    finally:
+        stop.close()
+
+
+# A process waiting on its stop request in a loop while signals set it as fast as they
+# come: `threading.Event.set()` in the handler deadlocks there within a second or so
+# (the handler interrupts the main thread's own `wait()` while it holds the event's
+# lock), which is how `comptoir-agent run` once ignored SIGTERM.
+_SIGNALLED = """
+import os, signal, sys, time
+from comptoir_agent.daemon import StopSignal
+stop = StopSignal()
+signal.signal(signal.SIGUSR1, lambda signum, frame: stop.set())
+print("ready", flush=True)
+woken = 0
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    if stop.wait(0.0005):
+        woken += 1
+        stop.clear()
+print(woken, flush=True)
+"""
+
+
+def test_stop_signal_set_by_a_signal_handler_never_deadlocks():
+    seconds = 1.5
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SIGNALLED, str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        sent = 0
+        deadline = time.monotonic() + seconds - 0.2
+        while time.monotonic() < deadline:
+            process.send_signal(signal.SIGUSR1)
+            sent += 1
+            time.sleep(0.0002)
+        out, _err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert sent > 100 and int(out.strip()) > 0
 
 
 def _free_port() -> int:
