@@ -21,7 +21,7 @@ from typing import Any
 from comptoir_agent import __version__
 from comptoir_agent import ahead as early
 from comptoir_agent.client import HubClient, HubError, Lender
-from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sync_dir
+from comptoir_agent.files import TEMP_PREFIX, move_to_trash, sweep_staged_folders, sync_dir
 from comptoir_agent.journal import FileHash, Record
 from comptoir_agent.layout import LocalDossier, Ready, name_problem, read_dossier, scan
 from comptoir_agent.planner import RED, Action, Context, Decision, Options, Plan, plan
@@ -235,6 +235,9 @@ class SyncPass:
         self._mark_partial_applies()
         the_plan = options_plan(self.state, self.options)
         acted = self._execute(the_plan) if self.options.enabled else False
+        # Its own writes are in place: a new dossier's folder still staged was left by a
+        # pass that was cut, and holds only copies of the hub's files.
+        sweep_staged_folders(self.root)
         # Nothing done, nothing changed: the plan is already the final one.
         final = options_plan(self.state, self.options) if acted else the_plan
         if the_plan.deletes_held:

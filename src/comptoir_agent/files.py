@@ -22,6 +22,42 @@ _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 COPY_BUFFER = 1024 * 1024
 
 
+def sweep_staged_folders(root: Path) -> int:
+    """Remove the folders of new dossiers that a pass staged (`<year>/.comptoir-tmp-<name>/`)
+    and never put in place; returns how many.
+
+    Such a folder holds only copies of the hub's files, written before the one rename
+    that puts the dossier in place: a pass cut in between leaves it. The next fetch of
+    that dossier starts it afresh, but a dossier not fetched again (deleted on the
+    cloud, excluded by the options) would leave it for good. Called by a pass that
+    holds the data folder's lock, once its own writes are in place or discarded.
+    """
+    swept = 0
+    try:
+        with os.scandir(root) as years:
+            year_dirs = [
+                e.path
+                for e in years
+                if e.is_dir(follow_symlinks=False) and e.name.isdigit() and len(e.name) == 4
+            ]
+    except OSError:
+        return 0
+    for year in year_dirs:
+        try:
+            with os.scandir(year) as entries:
+                stale = [
+                    e.path
+                    for e in entries
+                    if e.name.startswith(TEMP_PREFIX) and e.is_dir(follow_symlinks=False)
+                ]
+        except OSError:
+            continue
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+            swept += not os.path.exists(path)
+    return swept
+
+
 def stage_bytes(tmp: Path, data: bytes, durable: bool = True) -> None:
     """Write `tmp` (to be os.replace'd onto its target); fsync it unless told not to
     (the caller then fsyncs many files at once with `fsync_all`)."""

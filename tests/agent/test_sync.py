@@ -797,3 +797,32 @@ def test_a_refused_batch_leaves_the_client_able_to_fetch_the_next(spoil):
         hashlib.sha256(b"ok").hexdigest(): b"ok"
     }
     client.close()
+
+
+def test_a_new_dossier_staged_by_a_cut_pass_is_swept_by_the_next(hub, station, other, monkeypatch):
+    """A pass cut between staging a new dossier's folder and the rename that puts it in
+    place leaves `<year>/.comptoir-tmp-<number>/` (copies of the hub's files). If that
+    dossier is never fetched again (deleted on the cloud meanwhile), the next pass still
+    removes it; nothing else in the year folder is touched."""
+    from comptoir_agent import fetching
+
+    doc = make_doc("2026-00041")
+    write_dossier(station.root, doc, {"rapport.pdf": b"report bytes"})
+    assert station("sync").code == 0
+
+    def cut(*args: object) -> None:
+        raise KeyboardInterrupt  # as a kill between the staging and the rename
+
+    monkeypatch.setattr(fetching.os, "rename", cut)
+    assert other("sync").code == 130
+    monkeypatch.undo()
+    staged = other.root / "2026" / ".comptoir-tmp-2026-00041"
+    assert (staged / "rapport.pdf").read_bytes() == b"report bytes"
+    notes = other.root / "2026" / ".mes-notes"
+    notes.mkdir()
+    (notes / "a-garder.txt").write_text("à moi")
+    hub.web_delete(doc["id"])
+    assert other("sync").code == 0
+    assert not staged.exists()
+    assert not other.folder(doc).exists()  # deleted on the cloud: not fetched
+    assert (notes / "a-garder.txt").read_text() == "à moi"
