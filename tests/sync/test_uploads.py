@@ -510,3 +510,74 @@ def test_a_late_copy_of_a_chunk_after_the_end_leaves_no_part_file(station, stora
     late = put(station, upload_id, DATA[600:], 600)
     assert late.status_code == 200 and late.json()["complete"] is True
     assert stored_files(storage, "/uploads/") == []
+
+
+def _make_stale(upload_id: str) -> None:
+    Upload.objects.filter(public_id=upload_id).update(
+        updated_at=timezone.now() - timedelta(hours=25)
+    )
+
+
+def test_an_upload_storing_a_chunk_right_now_is_not_expired(station, storage, monkeypatch):
+    """The expiry holds the part file as a chunk does: an upload whose file is held by a
+    request storing a chunk is not stale, and keeps its bytes and its reservation."""
+    from comptoir.dossiers import blobs
+
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:100], 0).status_code == 200
+    _make_stale(upload_id)
+    [part] = stored_files(storage, "/uploads/")
+    monkeypatch.setattr(blobs, "PART_WAIT", 0.05)
+    with blobs.PartFile(str(part), create=False):
+        assert services.expire_uploads() == 0
+    assert part.read_bytes() == DATA[:100]
+    assert used(station) == len(DATA)
+    assert services.expire_uploads() == 1  # once it is left alone
+    assert stored_files(storage, "/uploads/") == [] and used(station) == 0
+
+
+def test_a_chunk_for_an_upload_that_expired_meanwhile_is_refused(station, storage, monkeypatch):
+    """An upload read by a chunk's request, then expired before the chunk is checked:
+    404 (start again), and nothing is written for it."""
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:100], 0).status_code == 200
+    real_upload_for = services.upload_for
+
+    def expiring(station_: object, public_id: str) -> Upload:
+        upload = real_upload_for(station_, public_id)  # type: ignore[arg-type]
+        _make_stale(public_id)
+        assert services.expire_uploads() == 1
+        return upload
+
+    monkeypatch.setattr(services, "upload_for", expiring)
+    response = put(station, upload_id, DATA[100:200], 100)
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
+    assert stored_files(storage, "/uploads/") == []
+    assert used(station) == 0
+
+
+def test_a_chunk_object_for_an_upload_that_expired_meanwhile_is_dropped(
+    station, storage, monkeypatch
+):
+    """On a storage without part files (S3), chunks are objects: one stored while the
+    upload expired is removed again, and the answer is 404."""
+    from comptoir.dossiers import blobs
+
+    monkeypatch.setattr(blobs, "part_path", lambda name: None)  # as on an object storage
+    upload_id = start(station)["id"]
+    assert put(station, upload_id, DATA[:100], 0).status_code == 200
+    assert len(stored_files(storage, "/uploads/")) == 1
+    real_save = blobs.save_piecewise
+
+    def save_then_expire(name: str, stream: object, length: int) -> bool:
+        saved = real_save(name, stream, length)  # type: ignore[arg-type]
+        _make_stale(upload_id)
+        assert services.expire_uploads() == 1  # drops the first chunk
+        return saved
+
+    monkeypatch.setattr(blobs, "save_piecewise", save_then_expire)
+    response = put(station, upload_id, DATA[100:200], 100)
+    assert response.status_code == 404, response.content
+    assert stored_files(storage, "/uploads/") == []
+    assert used(station) == 0

@@ -1585,12 +1585,19 @@ def put_chunk(
             raise DomainError(_("The chunk was cut short: send it again."), code="short_chunk")
         with transaction.atomic():
             locked = Upload.objects.select_for_update().get(pk=upload.pk)
-            if start != locked.offset:  # another request stored this range meanwhile
-                return _upload_state(locked)
-            locked.offset = end + 1
-            locked.chunks = [*locked.chunks, [start, end]]
-            locked.updated_at = timezone.now()
-            locked.save(update_fields=["offset", "chunks", "updated_at"])
+            # Expired meanwhile: only possible with chunk objects (no part file to hold).
+            expired = locked.abandoned_at is not None
+            if not expired:
+                if start != locked.offset:  # another request stored this range meanwhile
+                    return _upload_state(locked)
+                locked.offset = end + 1
+                locked.chunks = [*locked.chunks, [start, end]]
+                locked.updated_at = timezone.now()
+                locked.save(update_fields=["offset", "chunks", "updated_at"])
+        if expired:
+            if part is None:
+                default_storage.delete(upload.chunk_name(start))
+            raise NotFound(_("Upload not found (it may have expired): start it again."))
         if part is not None:
             part.counted()
         if locked.offset == locked.size:
@@ -1602,6 +1609,8 @@ def put_chunk(
 def _check_offset(upload: Upload, start: int) -> None:
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
+        if locked.abandoned_at is not None:  # expired since `upload_for` read it
+            raise NotFound(_("Upload not found (it may have expired): start it again."))
         if start != locked.offset:
             raise _offset_conflict(locked.offset)
 
@@ -1674,32 +1683,47 @@ def _assemble(upload: Upload, digest: str | None = None) -> None:
 
 def expire_uploads(org: Organization | None = None) -> int:
     """Give back the quota of uploads left unfinished for 24 hours; drop their chunks."""
-
+    cutoff = timezone.now() - UPLOAD_TTL
     stale = Upload.objects.filter(
-        completed_at__isnull=True,
-        abandoned_at__isnull=True,
-        updated_at__lt=timezone.now() - UPLOAD_TTL,
+        completed_at__isnull=True, abandoned_at__isnull=True, updated_at__lt=cutoff
     ).select_related("organization")
     if org is not None:
         stale = stale.filter(organization=org)
-    count = 0
-    for upload in stale:
-        if _abandon(upload):
-            _drop_chunks(upload)
-            count += 1
-    return count
+    return sum(_expire(upload, cutoff) for upload in stale)
 
 
-def _abandon(upload: Upload, **changes: Any) -> bool:
+def _expire(upload: Upload, cutoff: datetime) -> bool:
+    """Abandon one stale upload and drop its bytes, holding its part file (on local files)
+    as `put_chunk` does: a chunk that arrives meanwhile is either stored first (the upload
+    is then no longer stale, and stays) or refused (the upload is gone), never written
+    into a file being removed."""
+    path = blobs.part_path(upload.part_name())
+    held: Any = contextlib.nullcontext()
+    if path is not None and os.path.exists(path):
+        try:
+            held = blobs.PartFile(path, create=False)
+        except blobs.PartBusy:  # a chunk is being stored right now: not stale
+            return False
+        except FileNotFoundError:  # finished or dropped meanwhile: `_abandon` tells
+            pass
+    with held:
+        if not _abandon(upload, updated_before=cutoff):
+            return False
+        _drop_chunks(upload)
+    return True
+
+
+def _abandon(upload: Upload, updated_before: datetime | None = None, **changes: Any) -> bool:
     """Drop an unfinished upload and give its reservation back, in one transaction;
-    False when another request finished or dropped it first."""
+    False when another request finished or dropped it first (or, with `updated_before`,
+    stored a chunk since that moment)."""
     with transaction.atomic():
-        reserved = (
-            Upload.objects.select_for_update()
-            .filter(pk=upload.pk, completed_at__isnull=True, abandoned_at__isnull=True)
-            .values_list("reserved", flat=True)
-            .first()
+        unfinished = Upload.objects.select_for_update().filter(
+            pk=upload.pk, completed_at__isnull=True, abandoned_at__isnull=True
         )
+        if updated_before is not None:
+            unfinished = unfinished.filter(updated_at__lt=updated_before)
+        reserved = unfinished.values_list("reserved", flat=True).first()
         if reserved is None:
             return False
         Upload.objects.filter(pk=upload.pk).update(
