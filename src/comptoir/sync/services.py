@@ -1523,8 +1523,13 @@ def upload_for(station: Station, public_id: str) -> Upload:
         else None
     )
     if upload is None or upload.abandoned_at is not None:
-        raise NotFound(_("Upload not found (it may have expired): start it again."))
+        raise _upload_gone()
     return upload
+
+
+def _upload_gone() -> NotFound:
+    """404 for an upload that does not exist, or no more (expired, dropped)."""
+    return NotFound(_("Upload not found (it may have expired): start it again."))
 
 
 CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -1597,7 +1602,7 @@ def put_chunk(
         if expired:
             if part is None:
                 default_storage.delete(upload.chunk_name(start))
-            raise NotFound(_("Upload not found (it may have expired): start it again."))
+            raise _upload_gone()
         if part is not None:
             part.counted()
         if locked.offset == locked.size:
@@ -1610,7 +1615,7 @@ def _check_offset(upload: Upload, start: int) -> None:
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
         if locked.abandoned_at is not None:  # expired since `upload_for` read it
-            raise NotFound(_("Upload not found (it may have expired): start it again."))
+            raise _upload_gone()
         if start != locked.offset:
             raise _offset_conflict(locked.offset)
 
@@ -1699,12 +1704,12 @@ def _expire(upload: Upload, cutoff: datetime) -> bool:
     into a file being removed."""
     path = blobs.part_path(upload.part_name())
     held: Any = contextlib.nullcontext()
-    if path is not None and os.path.exists(path):
+    if path is not None:
         try:
             held = blobs.PartFile(path, create=False)
         except blobs.PartBusy:  # a chunk is being stored right now: not stale
             return False
-        except FileNotFoundError:  # finished or dropped meanwhile: `_abandon` tells
+        except FileNotFoundError:  # no part file (none yet, or the upload ended): nothing held
             pass
     with held:
         if not _abandon(upload, updated_before=cutoff):
