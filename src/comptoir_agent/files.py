@@ -22,9 +22,19 @@ _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 COPY_BUFFER = 1024 * 1024
 
 
-def sweep_staged_folders(root: Path) -> int:
+def year_folders(root: Path) -> list[tuple[str, Path]]:
+    """(name, folder) of the `<year>/` folders of a data folder (four digits), sorted."""
+    with os.scandir(root) as years:
+        return sorted(
+            (e.name, Path(e.path))
+            for e in years
+            if e.is_dir(follow_symlinks=False) and e.name.isdigit() and len(e.name) == 4
+        )
+
+
+def sweep_staged_folders(root: Path) -> None:
     """Remove the folders of new dossiers that a pass staged (`<year>/.comptoir-tmp-<name>/`)
-    and never put in place; returns how many.
+    and never put in place.
 
     Such a folder holds only copies of the hub's files, written before the one rename
     that puts the dossier in place: a pass cut in between leaves it. The next fetch of
@@ -32,17 +42,11 @@ def sweep_staged_folders(root: Path) -> int:
     cloud, excluded by the options) would leave it for good. Called by a pass that
     holds the data folder's lock, once its own writes are in place or discarded.
     """
-    swept = 0
     try:
-        with os.scandir(root) as years:
-            year_dirs = [
-                e.path
-                for e in years
-                if e.is_dir(follow_symlinks=False) and e.name.isdigit() and len(e.name) == 4
-            ]
+        years = year_folders(root)
     except OSError:
-        return 0
-    for year in year_dirs:
+        return
+    for _name, year in years:
         try:
             with os.scandir(year) as entries:
                 stale = [
@@ -54,8 +58,6 @@ def sweep_staged_folders(root: Path) -> int:
             continue
         for path in stale:
             shutil.rmtree(path, ignore_errors=True)
-            swept += not os.path.exists(path)
-    return swept
 
 
 def stage_bytes(tmp: Path, data: bytes, durable: bool = True) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from comptoir_agent.files import TEMP_PREFIX
+from comptoir_agent.files import TEMP_PREFIX, year_folders
 from comptoir_agent.journal import FileHash, Record
 from comptoir_agent.protocol import HASH_READ_SIZE, MAX_BATCH_BLOB, document_digest, with_manifest
 from comptoir_agent.schema import validate_dossier
@@ -216,13 +216,7 @@ def _kind_of(name: str) -> str:
 def dossier_folders(root: Path) -> list[tuple[str, Path]]:
     """(relative path, folder) of every `<year>/<name>/` folder, sorted."""
     found: list[tuple[str, Path]] = []
-    with os.scandir(root) as years:
-        year_dirs = sorted(
-            (e.name, Path(e.path))
-            for e in years
-            if e.is_dir(follow_symlinks=False) and e.name.isdigit() and len(e.name) == 4
-        )
-    for year_name, year_dir in year_dirs:
+    for year_name, year_dir in year_folders(root):
         with os.scandir(year_dir) as entries:
             names = sorted(
                 e.name
