@@ -278,8 +278,6 @@ def test_the_scan_holds_a_bounded_amount_of_bytes_for_the_sending(hub, tmp_path,
 
 def test_the_hashing_runs_a_bounded_number_of_tasks_ahead(tmp_path):
     """The scan's pool is fed a window of tasks, not the whole tree at once."""
-    from concurrent.futures import ThreadPoolExecutor
-
     started: list[int] = []
     taken = 0
     lock = threading.Lock()
@@ -289,13 +287,59 @@ def test_the_hashing_runs_a_bounded_number_of_tasks_ahead(tmp_path):
             started.append(job)
         return job
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for result in layout._ahead(pool, work, list(range(100)), 2):
+    with layout._Pool(2) as pool:
+        jobs = [(job, True) for job in range(100)]
+        for result in layout._ahead(pool, work, jobs, 2):
             taken += 1
             with lock:
                 assert len(started) - taken <= layout.HASH_WINDOW * 2
             assert result == taken - 1
+        assert pool.executor is not None
     assert taken == 100
+
+
+def test_small_files_are_hashed_on_the_scan_thread_and_big_ones_on_the_pool(tmp_path):
+    """Hashing small files on threads costs more in handing the interpreter lock over
+    than it saves: only tasks of big files go to the pool, and the results still come
+    in order."""
+    threads: dict[str, set[str]] = {"small": set(), "big": set()}
+
+    def work(job: tuple[str, int]) -> int:
+        threads[job[0]].add(threading.current_thread().name)
+        return job[1]
+
+    jobs = [(("big" if n % 10 == 0 else "small", n), n % 10 == 0) for n in range(60)]
+    with layout._Pool(2) as pool:
+        assert list(layout._ahead(pool, work, jobs, 2)) == list(range(60))
+    assert threads["small"] == {threading.current_thread().name}
+    assert threading.current_thread().name not in threads["big"]
+
+    with layout._Pool(2) as pool:  # nothing big: no thread at all
+        assert list(layout._ahead(pool, work, [(("small", 1), False)], 2)) == [1]
+        assert pool.executor is None
+
+
+def test_a_scan_hashes_small_files_without_a_pool_and_big_ones_with_it(tmp_path, monkeypatch):
+    made: list[int] = []
+    real_submit = layout._Pool.submit
+
+    def submit(self, work, job):
+        made.append(len(job))
+        return real_submit(self, work, job)
+
+    monkeypatch.setattr(layout._Pool, "submit", submit)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    root = tmp_path / "data"
+    notes = {f"note-{n}.txt": b"x" * 100 for n in range(5)}
+    folder = write_dossier(root, make_doc("2026-00001"), notes)
+    result = layout.scan(root, {}, {})
+    assert made == [] and result.hashed_files == 5
+    (folder / "video.mp4").write_bytes(b"v" * (2 * layout.GROUP_BYTES))
+    result = layout.scan(root, {}, {})
+    assert made == [1] and result.hashed_files == 6
+    (dossier,) = result.dossiers
+    video = hashlib.sha256(b"v" * (2 * layout.GROUP_BYTES)).hexdigest()
+    assert dossier.hashes is not None and dossier.hashes["video.mp4"].sha256 == video
 
 
 def big_files(monkeypatch: pytest.MonkeyPatch, limit: int = 10_000) -> None:
