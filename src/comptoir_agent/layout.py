@@ -31,7 +31,7 @@ from comptoir_agent.protocol import HASH_READ_SIZE, MAX_BATCH_BLOB, document_dig
 from comptoir_agent.schema import validate_dossier
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 DOSSIER_FILE = "dossier.json"
 IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini", ".DS_Store"})
@@ -451,7 +451,7 @@ class _Pool:
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
-        self.executor: Any = None
+        self.executor: ThreadPoolExecutor | None = None
 
     def submit(self, work: Callable[[T], R], job: T) -> Future[R]:
         if self.executor is None:
