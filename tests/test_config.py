@@ -97,6 +97,36 @@ def test_default_database_is_sqlite_in_wal_mode(monkeypatch, tmp_path):
     assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
+def test_sqlite_connection_gets_its_pragmas(monkeypatch, tmp_path, django_db_blocker):
+    """The PRAGMAs of `init_command` take effect on a real connection (a typo in one of
+    them would be silently ignored by SQLite)."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("COMPTOIR_TEST_SQLITE_NAME", raising=False)
+    settings = config.database(tmp_path)
+    wrapper = DatabaseWrapper({**settings, "TIME_ZONE": None, "AUTOCOMMIT": True}, alias="probe")
+    try:
+        with django_db_blocker.unblock(), wrapper.cursor() as cursor:
+            found = {}
+            for pragma in ("journal_mode", "synchronous", "foreign_keys", "cache_size"):
+                cursor.execute(f"PRAGMA {pragma}")
+                found[pragma] = cursor.fetchone()[0]
+            cursor.execute("PRAGMA mmap_size")
+            mmap = cursor.fetchone()
+    finally:
+        wrapper.close()
+    # synchronous=NORMAL is 1; cache_size negative = KiB
+    assert found == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "foreign_keys": 1,
+        "cache_size": -32768,
+    }
+    # SQLite may be built with a lower ceiling for the mapping (never 0 here: mmap is on)
+    assert mmap is not None and mmap[0] > 0
+
+
 def test_postgres_url(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://comptoir:s3cret@db.local:5433/comptoir")
     db = config.database(tmp_path)

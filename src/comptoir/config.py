@@ -104,6 +104,11 @@ def database(folder: Path) -> dict[str, object]:
             "timeout": 20,
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                # SQLite's own page cache is 2 MiB by default: past a few tens of
+                # thousands of documents, the indexes of blobs and documents no longer
+                # fit and every insert reads pages back. 32 MiB per connection at most,
+                # and the file mapped (shared by every connection through the OS cache).
+                " PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;"
             ),
         }
         test_name = env_str("COMPTOIR_TEST_SQLITE_NAME")
