@@ -56,6 +56,9 @@ IN_FLIGHT = 2
 # A batch of at most this many bytes (and nothing to check) is sent without first asking
 # which of its files the hub lacks: at worst these bytes travel for nothing.
 SMALL_BATCH_BYTES = 256 * 1024
+# Once a question found every file of its batch missing (new files, as in a first pass),
+# the next batches go without asking, whatever their size, until a batch's answer says the
+# hub had some of them: then at most one batch per flight travelled for nothing.
 
 
 class EarlyStop(Exception):
@@ -106,6 +109,7 @@ class Ahead:
         self.feed_thread: threading.Thread | None = None
         self.sent_bytes = 0
         self.sent: set[str] = set()  # guarded by `cond`
+        self.all_new = False  # the last answer: the hub lacked every file of its batch
         self.finished = False  # the thread is over: `sent` grows no more
         self.requests = 0
         self.thread = threading.Thread(target=self._run, name="comptoir-envoi-anticipe")
@@ -335,19 +339,24 @@ class Ahead:
         from comptoir_agent.transfer import missing_hashes
 
         check = check - batch.keys()
-        if not check and sum(len(data) for data in batch.values()) <= SMALL_BATCH_BYTES:
-            # Small: sent without asking first (the hub keeps only what it lacks), one
-            # round trip instead of two.
+        small = sum(len(data) for data in batch.values()) <= SMALL_BATCH_BYTES
+        if not check and (small or self.all_new):
+            # Small, or new files like the last batch's: sent without asking first (the
+            # hub keeps only what it lacks), one round trip instead of two.
             missing = set(batch)
         else:
             missing = missing_hashes(client, [*batch, *check])
+            if batch:
+                self.all_new = missing >= batch.keys()
         wanted = [sha for sha in batch if sha in missing]
         size = sum(len(batch[sha]) for sha in wanted)
         if wanted:
             self._progress().grow(size)
             headers = [BlobHeader(sha, len(batch[sha])) for sha in wanted]
             body = b"".join([encode_batch_header(headers), *(batch[sha] for sha in wanted)])
-            client.post_batch(client.org_path("sync/blobs/batch"), body)
+            answer = client.post_batch(client.org_path("sync/blobs/batch"), body)
+            if isinstance(answer, dict) and answer.get("existing"):
+                self.all_new = False  # the hub had some: the next batch asks first
             self._progress().add(size)
         self._sent({*batch, *(check - missing)}, size)
 

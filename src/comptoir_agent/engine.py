@@ -47,7 +47,8 @@ from comptoir_agent.state import (
 REPORT_EVERY = 600
 # A group's push travels while the next group's files go up (see `_push`).
 PUSH_AHEAD = True
-# Group pushes in flight together, each on its own connection.
+# Group pushes in flight together, each on its own connection (with two groups too: the
+# last one does not wait for the first one's answer).
 PUSHES_IN_FLIGHT = 2
 
 
@@ -550,7 +551,7 @@ class SyncPass:
         ordered = sorted(ready.items(), key=lambda pair: pair[1].path)
         groups = list(chunked(ordered, MAX_BULK_DOSSIERS))
         ahead = len(groups) > 1 and PUSH_AHEAD
-        pushers = min(PUSHES_IN_FLIGHT, len(groups) - 1) if ahead else 0
+        pushers = min(PUSHES_IN_FLIGHT, len(groups)) if ahead else 0
         pusher = ThreadPoolExecutor(max_workers=pushers) if pushers else None
         push_clients = [self.client.clone() for _ in range(pushers)]
         lender = Lender(push_clients)

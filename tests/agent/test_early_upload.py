@@ -96,9 +96,36 @@ def test_files_go_up_while_the_scan_goes_on_each_once(hub, tmp_path, monkeypatch
     sent = sent_hashes(hub)
     assert len(sent) == len(set(sent)) == 18  # every file once, none sent again later
     assert set(sent) == set(hub.blobs)
-    # the pass's own upload found everything there: it asked nothing more
-    assert hub.count("POST", "blobs/missing$") == len(hub.batches)
+    # only the first batches asked (the first two may both be on their way before an
+    # answer): the hub lacked all of their files, so the next ones, new files too, went
+    # without asking; and the pass's own upload asked nothing more
+    assert 1 <= hub.count("POST", "blobs/missing$") <= ahead.IN_FLIGHT < len(hub.batches)
     assert station("status", "--json").code == 0
+
+
+def test_new_files_go_without_asking_until_the_hub_has_some(hub, tmp_path, monkeypatch):
+    """After a question that found every file of its batch missing, the next batches go
+    without asking; one whose answer says the hub had some makes the next one ask
+    again, and sends only what the hub lacks."""
+    monkeypatch.setattr(ahead, "EARLY_BATCH_BYTES", 1)  # a batch per dossier
+    monkeypatch.setattr(ahead, "SMALL_BATCH_BYTES", 0)  # no batch is small
+    monkeypatch.setattr(ahead, "IN_FLIGHT", 1)  # one after the other: a fixed order
+    station = paired(hub, tmp_path / "poste")
+    docs = dossiers(station, 5)
+    known = {
+        sha(data): data
+        for number in (2, 3)  # dossiers 3 and 4: a file of each sent by another station
+        for data in [(station.folder(docs[number]) / "photo-1.jpg").read_bytes()]
+    }
+    hub.blobs.update(known)
+    assert station("sync").code == 0
+    # 1 asks (all new), 2 does not, 3 does not (sends its known file: the answer says
+    # so), 4 asks (and keeps its known file), 5 asks too (4 was not all new)
+    assert hub.count("POST", "blobs/missing$") == 3
+    assert [len(batch) for batch in hub.batches] == [3, 3, 3, 2, 3]
+    [third_known, fourth_known] = known
+    assert third_known in hub.batches[2] and fourth_known not in hub.batches[3]
+    assert set(hub.dossiers) == {doc["id"] for doc in docs}
 
 
 def test_a_partial_batch_goes_up_while_nothing_is_in_flight(hub, tmp_path, monkeypatch):
