@@ -43,6 +43,27 @@ def test_a_leftover_temporary_file_is_replaced(people, root, monkeypatch, checke
     assert not leftover.exists()
 
 
+def test_many_blobs_go_to_their_folders_made_when_missing(people, root):
+    """`put_many` makes a blob's folder only when it is not there; one removed in
+    between (a clean-up emptied it) is made again."""
+    org = a_dossier(people).organization
+    first = {hashlib.sha256(b"%d" % n).hexdigest(): b"%d" % n for n in range(40)}
+    blobs.put_many(org, first)
+    for sha, data in first.items():
+        assert (root / blob_path(org, sha)).read_bytes() == data
+    gone = (root / blob_path(org, next(iter(first)))).parent
+    for path in gone.iterdir():
+        path.unlink()
+    gone.rmdir()
+    again = {hashlib.sha256(b"x%d" % n).hexdigest(): b"x%d" % n for n in range(40)}
+    again[next(iter(first))] = first[next(iter(first))]
+    blobs.put_many(org, again)
+    for sha, data in again.items():
+        assert (root / blob_path(org, sha)).read_bytes() == data
+    leftovers = list((root / blob_path(org, "00" * 32)).parent.parent.rglob(".part-*"))
+    assert leftovers == []
+
+
 def test_checked_bytes_that_do_not_match_leave_nothing(people, root):
     org = a_dossier(people).organization
     sha = hashlib.sha256(b"right").hexdigest()

@@ -41,14 +41,29 @@ _names = itertools.count()
 def _part_name(folder: str) -> str:
     """A temporary name no other process or thread uses (cheaper than mkstemp's random
     names, which matters for thousands of small blobs)."""
-    return os.path.join(folder, f".part-{os.getpid()}-{threading.get_ident()}-{next(_names)}")
+    return f"{folder}{os.sep}.part-{os.getpid()}-{threading.get_ident()}-{next(_names)}"
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
+def _create(temporary: str, folder: str) -> int:
+    """Open a new temporary file in `folder`, making the folder when it is not there
+    yet (asked of the system only then: thousands of small blobs go to a few hundred
+    folders that exist already)."""
+    try:
+        return os.open(temporary, _CREATE, 0o600)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+    except FileExistsError:  # left by a crashed process that had the same pid
+        os.unlink(temporary)
+    return os.open(temporary, _CREATE, 0o600)
 
 
 def _write_local(
     root: str,
     name: str,
     chunks: Iterator[bytes],
-    folders: set[str] | None = None,
     check: Callable[[], bool] | None = None,
     look: bool = True,
 ) -> bool:
@@ -64,17 +79,8 @@ def _write_local(
     if check is None and look and os.path.exists(final):
         return True
     folder = os.path.dirname(final)
-    if folders is None or folder not in folders:
-        os.makedirs(folder, exist_ok=True)
-        if folders is not None:
-            folders.add(folder)
     temporary = _part_name(folder)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-    try:
-        handle = os.open(temporary, flags, 0o600)
-    except FileExistsError:  # left by a crashed process that had the same pid
-        os.unlink(temporary)
-        handle = os.open(temporary, flags, 0o600)
+    handle = _create(temporary, folder)
     try:
         try:
             for chunk in chunks:  # os.write: no file object for each of thousands of blobs
@@ -117,9 +123,8 @@ def put_many(org: Organization, blobs: dict[str, bytes]) -> None:
         for sha256, data in blobs.items():
             put_bytes(org, sha256, data)
         return
-    folders: set[str] = set()
     for sha256, data in blobs.items():
-        _write_local(root, blob_path(org, sha256), iter((data,)), folders, look=False)
+        _write_local(root, blob_path(org, sha256), iter((data,)), look=False)
 
 
 def put_checked(org: Organization, sha256: str, chunks: Iterator[bytes]) -> bool:
