@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from comptoir.dossiers import exchange
 from comptoir.dossiers.models import Document, Dossier, DossierRevision, Mission
 from comptoir.sync import services
+from comptoir.sync.models import StationDossier
 from tests.sync.conftest import document, item, pair_station
 from tests.sync.test_protocol import pair_station_for_outsider
 
@@ -79,6 +80,19 @@ def test_a_batch_of_new_dossiers_makes_the_records_one_by_one_would(people, monk
     seqs = [r["seq"] for r in results]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert len(batch_queries) < len(single_queries) / 2
+    # the station holds each of them, as it holds those sent one by one
+    held = set(
+        StationDossier.objects.filter(station__public_id=station.station_id).values_list(
+            "dossier__public_id", flat=True
+        )
+    )
+    assert {str(value) for value in held} == {doc["id"] for doc in docs + alone}
+    # the same batch again: answered unchanged, held once
+    again = station.push(*(item(doc) for doc in docs)).json()["results"]
+    assert [r["status"] for r in again] == ["unchanged"] * len(docs)
+    assert StationDossier.objects.filter(station__public_id=station.station_id).count() == len(
+        docs + alone
+    )
 
 
 def test_a_batch_mixing_new_updated_invalid_and_taken_numbers_answers_each_in_order(people):

@@ -559,6 +559,8 @@ def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
     checked = [_check_item(item, known) for item in items]  # no database: once per item
     with transaction.atomic():
         answered = _create_in_bulk(station, checked, materializer, source)
+        # the dossiers created in bulk are held already (`_create_in_bulk`)
+        created = {index for index, result in answered.items() if result.status == "accepted"}
         answered.update(_update_in_bulk(station, checked, answered, materializer, source))
         for index, item in enumerate(items):
             if index in answered:
@@ -575,8 +577,8 @@ def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
         results = [answered[index] for index in range(len(items))]
         held = [
             result.id
-            for result in results
-            if result.status in {"accepted", "unchanged", "conflict"}
+            for index, result in enumerate(results)
+            if result.status in {"accepted", "unchanged", "conflict"} and index not in created
         ]
         _hold(station, held)
         counts: dict[str, int] = {}
@@ -660,7 +662,8 @@ def _create_in_bulk(
 ) -> dict[int, PushResult]:
     """Answer what can be answered for the whole batch at once: the rejections found
     without the database, and the new dossiers (an id and a number the hub has never
-    seen), created with a few queries in all instead of a dozen each.
+    seen), created with a few queries in all instead of a dozen each, and held by the
+    station.
 
     Anything else (an update, a number to give again, a race with another writer)
     is left to `_push_one`, item by item: the answers are the same either way.
@@ -756,6 +759,11 @@ def _create_in_bulk(
                     }
                     for index, (_id, document, rev) in chosen.items()
                 ],
+            )
+            # New dossiers: the station holds them, and no one else can have said so yet
+            insert_rows(
+                StationDossier,
+                [{"station_id": station.pk, "dossier_id": d.pk} for d in dossiers.values()],
             )
     except IntegrityError:  # another writer got there first: item by item, as usual
         materializer.forget()  # what it created in the savepoint is gone
