@@ -37,7 +37,7 @@ def test_two_stations_through_the_real_hub(real_hub, tmp_path):
 
     first = make_doc("2026-00501")
     second = make_doc("2026-00502")
-    big = os.urandom(5 * 1024 * 1024 + 3)
+    big = os.urandom(17 * 1024 * 1024 + 3)  # two chunks, one connection
     write_dossier(s1.root, first, {"rapport.pdf": b"%PDF-1.4 " + os.urandom(2000)})
     write_dossier(s1.root, second, {"plan.dwg": big})
     result = s1("--quiet", "sync")

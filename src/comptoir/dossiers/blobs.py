@@ -243,8 +243,7 @@ class PartFile:
         `offset`."""
         hasher = _running_from(self.path, offset) if self.locked else None
         got = 0
-        while got < length:
-            piece = stream.read(min(CHUNK, length - got))
+        for piece in _pieces(stream, length):
             if not piece:
                 os.ftruncate(self.handle, offset)
                 _forget_running(self.path)
@@ -340,6 +339,36 @@ def _keep_running(path: str, end: int, hasher: Any) -> None:
 def _forget_running(path: str) -> None:
     with _running_guard:
         _running.pop(path, None)
+
+
+def _pieces(stream: Any, length: int) -> Iterator[bytes | memoryview]:
+    """The next `length` bytes of `stream` by pieces of up to CHUNK, then an empty piece
+    if it ends before. A stream that can `readinto` fills one buffer again and again
+    (each piece is valid until the next one is asked for); another one is `read`."""
+    readinto = getattr(stream, "readinto", None)
+    left = length
+    if readinto is None:
+        while left > 0:
+            piece = stream.read(min(CHUNK, left))
+            if not piece:
+                yield b""
+                return
+            left -= len(piece)
+            yield piece
+        return
+    buffer = memoryview(bytearray(min(CHUNK, length)))
+    while left > 0:
+        want, filled = min(len(buffer), left), 0
+        while filled < want:
+            count = readinto(buffer[filled:want])
+            if not count:
+                if filled:
+                    yield buffer[:filled]
+                yield b""
+                return
+            filled += count
+        left -= filled
+        yield buffer[:filled]
 
 
 def _pwrite(handle: int, data: memoryview, offset: int) -> int:

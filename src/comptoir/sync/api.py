@@ -33,6 +33,7 @@ from comptoir.core.api_base import (
 )
 from comptoir.core.errors import DomainError, NotFound
 from comptoir.core.roles import Action
+from comptoir.core.webworker import direct_body
 from comptoir.dossiers import blobs
 from comptoir.sync import configure, services, zone
 from comptoir.sync import options as station_options
@@ -553,10 +554,12 @@ def upload_state(request: HttpRequest, station: Station, upload_id: str) -> Any:
 )
 @station_call
 def upload_chunk(request: HttpRequest, station: Station, upload_id: str) -> Any:
+    # Straight from the connection when nothing read the body yet (16 MiB per chunk)
+    direct = None if getattr(request, "_read_started", True) else direct_body(request.META)
     return services.put_chunk(
         station,
         upload_id,
         request.headers.get("Content-Range", ""),
-        request,  # type: ignore[arg-type]
+        direct or request,  # type: ignore[arg-type]
         _length(request),
     )

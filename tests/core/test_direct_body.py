@@ -1,0 +1,142 @@
+"""A request body read straight from the connection (comptoir.core.webworker.DirectBody):
+the same bytes Gunicorn's reader gives, and the connection's next request intact."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+
+import pytest
+from gunicorn.config import Config
+from gunicorn.http.parser import RequestParser
+
+from comptoir.core.webworker import direct_body
+from comptoir.dossiers import blobs
+
+
+def request(body: bytes, path: str = "/chunk") -> bytes:
+    head = f"PUT {path} HTTP/1.1\r\nHost: hub\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+@pytest.fixture
+def connection():
+    """(server socket, client socket): a real socket pair, as Gunicorn gets them."""
+    server, client = socket.socketpair()
+    yield server, client
+    server.close()
+    client.close()
+
+
+def send(client: socket.socket, data: bytes) -> threading.Thread:
+    """Send in the background (bigger than the socket's buffer: the reader must go on)."""
+    sender = threading.Thread(target=client.sendall, args=(data,))
+    sender.start()
+    return sender
+
+
+def environ(req, server: socket.socket) -> dict:
+    return {"wsgi.input": req.body, "gunicorn.socket": server}
+
+
+@pytest.mark.parametrize("size", [0, 1, 5000, 3 * 1024 * 1024 + 7])
+def test_the_body_then_the_next_request_on_the_same_connection(connection, size):
+    server, client = connection
+    body = os.urandom(size)
+    sender = send(client, request(body) + request(b"next!", "/after"))
+    parser = RequestParser(Config(), server, ("127.0.0.1", 1))
+    first = next(parser)
+    direct = direct_body(environ(first, server))
+    assert direct is not None
+    received = bytearray()
+    buffer = bytearray(64 * 1024)
+    while count := direct.readinto(buffer):
+        received += buffer[:count]
+    assert bytes(received) == body
+    assert direct.readinto(buffer) == 0  # never past the body
+    second = next(parser)  # Gunicorn finds the next request where it starts
+    assert second.path == "/after"
+    assert second.body.read() == b"next!"
+    sender.join()
+
+
+def test_read_gives_what_readinto_gives(connection):
+    server, client = connection
+    body = os.urandom(200_000)
+    sender = send(client, request(body))
+    req = next(RequestParser(Config(), server, ("127.0.0.1", 1)))
+    direct = direct_body(environ(req, server))
+    assert direct is not None
+    received = b""
+    while piece := direct.read(70_000):
+        assert len(piece) <= 70_000
+        received += piece
+    assert received == body
+    sender.join()
+
+
+def test_a_body_partly_read_by_gunicorn_is_left_to_it(connection):
+    server, client = connection
+    sender = send(client, request(b"0123456789"))
+    req = next(RequestParser(Config(), server, ("127.0.0.1", 1)))
+    assert req.body.read(3) == b"012"
+    # its own buffer may hold more than it gave: only it can go on
+    direct = direct_body(environ(req, server))
+    if direct is None:
+        assert req.body.read() == b"3456789"
+    else:
+        buffer = bytearray(16)
+        count = direct.readinto(buffer)
+        assert bytes(buffer[:count]) == b"3456789"[:count]
+    sender.join()
+
+
+def test_no_direct_reading_outside_gunicorn():
+    assert direct_body({}) is None
+    assert direct_body({"wsgi.input": object(), "gunicorn.socket": object()}) is None
+
+
+class Trickle:
+    """A stream that can `readinto`, giving at most `step` bytes a call, and may end early."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step = data, step
+
+    def readinto(self, buffer) -> int:
+        count = min(len(buffer), self.step, len(self.data))
+        memoryview(buffer)[:count] = self.data[:count]
+        self.data = self.data[count:]
+        return count
+
+
+@pytest.mark.parametrize("step", [1 << 30, 1000, 1])
+def test_pieces_fill_each_buffer_and_stop_at_the_length(monkeypatch, step):
+    monkeypatch.setattr(blobs, "CHUNK", 4096)
+    data = os.urandom(10_000)
+    stream = Trickle(data + b"beyond", step)
+    pieces = [bytes(piece) for piece in blobs._pieces(stream, len(data))]
+    assert b"".join(pieces) == data
+    assert [len(p) for p in pieces] == [4096, 4096, 1808]  # full pieces, whatever the step
+    assert stream.data == b"beyond"
+
+
+def test_pieces_end_with_an_empty_one_when_the_stream_is_short():
+    stream = Trickle(b"only this", 4)
+    pieces = [bytes(piece) for piece in blobs._pieces(stream, 100)]
+    assert pieces == [b"only this", b""]
+
+
+def test_a_part_file_takes_a_stream_that_reads_into_its_buffer(tmp_path):
+    """A chunk read into one buffer is written and hashed as one read by pieces; a stream
+    that ends early leaves the file as it was before the chunk."""
+    path = str(tmp_path / "upload.part")
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    with blobs.PartFile(path, create=True) as part:
+        assert part.write(0, Trickle(data, 100_000), len(data))
+        assert part.digest(len(data)) == hashlib.sha256(data).hexdigest()
+    with blobs.PartFile(path, create=False) as part:
+        assert not part.write(len(data), Trickle(b"cut", 2), 10)
+    with open(path, "rb") as handle:
+        assert handle.read() == data
