@@ -4,9 +4,11 @@ the same bytes Gunicorn's reader gives, and the connection's next request intact
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
 from gunicorn.config import Config
@@ -140,3 +142,25 @@ def test_a_part_file_takes_a_stream_that_reads_into_its_buffer(tmp_path):
         assert not part.write(len(data), Trickle(b"cut", 2), 10)
     with open(path, "rb") as handle:
         assert handle.read() == data
+
+
+@pytest.mark.parametrize("step", [1 << 30, 999])
+def test_read_exactly_fills_one_buffer_or_stops_where_the_stream_ends(step):
+    data = os.urandom(5000)
+    assert blobs.read_exactly(Trickle(data + b"more", step), 5000) == data
+    assert blobs.read_exactly(Trickle(data, step), 6000) == data  # short: what there is
+    only_read = SimpleNamespace(read=io.BytesIO(data).read)  # no readinto: one read
+    assert blobs.read_exactly(only_read, 3000) == data[:3000]
+
+
+def test_a_batch_read_straight_from_the_connection(connection):
+    """What `store_batch` reads, as the hub's batch endpoint gives it the body."""
+    server, client = connection
+    body = os.urandom(2 * 1024 * 1024 + 11)
+    sender = send(client, request(body) + request(b"", "/after"))
+    parser = RequestParser(Config(), server, ("127.0.0.1", 1))
+    direct = direct_body(environ(next(parser), server))
+    assert direct is not None
+    assert blobs.read_exactly(direct, len(body)) == body
+    assert next(parser).path == "/after"
+    sender.join()

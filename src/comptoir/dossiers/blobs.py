@@ -341,6 +341,23 @@ def _forget_running(path: str) -> None:
         _running.pop(path, None)
 
 
+def read_exactly(stream: Any, length: int) -> bytes | bytearray:
+    """The next `length` bytes of `stream` (fewer if it ends before): into one buffer
+    when the stream can `readinto`, else with one `read`."""
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:
+        data: bytes = stream.read(length)
+        return data
+    buffer = bytearray(length)
+    view, filled = memoryview(buffer), 0
+    while filled < length and (count := readinto(view[filled:])):
+        filled += count
+    view.release()
+    if filled < length:
+        del buffer[filled:]
+    return buffer
+
+
 def _pieces(stream: Any, length: int) -> Iterator[bytes | memoryview]:
     """The next `length` bytes of `stream` by pieces of up to CHUNK, then an empty piece
     if it ends before. A stream that can `readinto` fills one buffer again and again

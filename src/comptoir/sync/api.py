@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import wraps
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, cast
 from uuid import UUID
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -421,6 +421,13 @@ class BatchOut(OutSchema):
     existing: list[str]
 
 
+def _body(request: HttpRequest) -> BinaryIO:
+    """The request's body as a stream: straight from the connection when nothing read it
+    yet (a batch or a chunk: megabytes that Gunicorn's reader would copy several times)."""
+    direct = None if getattr(request, "_read_started", True) else direct_body(request.META)
+    return cast(BinaryIO, direct or request)
+
+
 def _length(request: HttpRequest) -> int:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
@@ -444,7 +451,7 @@ def blobs_batch(request: HttpRequest, station: Station) -> Any:
             _("Send the files with Content-Type: %(type)s.") % {"type": BATCH_TYPE},
             code="unsupported_media_type",
         )
-    stored = services.store_batch(station.organization, request, _length(request))  # type: ignore[arg-type]
+    stored = services.store_batch(station.organization, _body(request), _length(request))
     # the station sent these bytes, checked against their hash: it may name them in a push
     services.remember_sent(station, [*stored["stored"], *stored["existing"]])
     return stored
@@ -554,12 +561,5 @@ def upload_state(request: HttpRequest, station: Station, upload_id: str) -> Any:
 )
 @station_call
 def upload_chunk(request: HttpRequest, station: Station, upload_id: str) -> Any:
-    # Straight from the connection when nothing read the body yet (16 MiB per chunk)
-    direct = None if getattr(request, "_read_started", True) else direct_body(request.META)
-    return services.put_chunk(
-        station,
-        upload_id,
-        request.headers.get("Content-Range", ""),
-        direct or request,  # type: ignore[arg-type]
-        _length(request),
-    )
+    content_range = request.headers.get("Content-Range", "")
+    return services.put_chunk(station, upload_id, content_range, _body(request), _length(request))

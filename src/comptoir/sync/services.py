@@ -1352,7 +1352,7 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
         )
     # One read of the whole body: reading the manifest line first went through the WSGI
     # server's readline, which copies its read-ahead buffer for every KiB of the line.
-    raw = stream.read(length) if length > 0 else b""
+    raw = blobs.read_exactly(stream, length) if length > 0 else b""
     end = raw.find(b"\n", 0, 1024 * 1024)
     header = raw[: end + 1] if end >= 0 else raw[: 1024 * 1024]
     try:
