@@ -64,10 +64,15 @@ class DirectBody:
         self.sock = sock
 
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (the rest of the body with -1), as a socket gives them."""
-        left = self.reader.length if size is None or size < 0 else size
-        buffer = bytearray(min(left, self.reader.length))
-        return bytes(memoryview(buffer)[: self.readinto(buffer)]) if buffer else b""
+        """`size` bytes (the rest of the body with -1), fewer only when the body ends
+        first: what a WSGI input's `read` gives, however the socket delivers them."""
+        left: int = self.reader.length
+        buffer = bytearray(left if size is None or size < 0 else min(size, left))
+        filled = 0
+        with memoryview(buffer) as view:
+            while filled < len(buffer) and (count := self.readinto(view[filled:])):
+                filled += count
+            return bytes(view[:filled])
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
