@@ -341,6 +341,14 @@ def _forget_running(path: str) -> None:
         _running.pop(path, None)
 
 
+def _fill(readinto: Callable[[memoryview], int], view: memoryview) -> int:
+    """Read into `view` until it is full or the stream ends; how many bytes came."""
+    filled = 0
+    while filled < len(view) and (count := readinto(view[filled:])):
+        filled += count
+    return filled
+
+
 def read_exactly(stream: Any, length: int) -> bytes | bytearray:
     """The next `length` bytes of `stream` (fewer if it ends before): into one buffer
     when the stream can `readinto`, else with one `read`."""
@@ -349,12 +357,9 @@ def read_exactly(stream: Any, length: int) -> bytes | bytearray:
         data: bytes = stream.read(length)
         return data
     buffer = bytearray(length)
-    view, filled = memoryview(buffer), 0
-    while filled < length and (count := readinto(view[filled:])):
-        filled += count
-    view.release()
-    if filled < length:
-        del buffer[filled:]
+    with memoryview(buffer) as view:
+        filled = _fill(readinto, view)
+    del buffer[filled:]
     return buffer
 
 
@@ -375,17 +380,14 @@ def _pieces(stream: Any, length: int) -> Iterator[bytes | memoryview]:
         return
     buffer = memoryview(bytearray(min(CHUNK, length)))
     while left > 0:
-        want, filled = min(len(buffer), left), 0
-        while filled < want:
-            count = readinto(buffer[filled:want])
-            if not count:
-                if filled:
-                    yield buffer[:filled]
-                yield b""
-                return
-            filled += count
+        want = min(len(buffer), left)
+        filled = _fill(readinto, buffer[:want])
+        if filled:
+            yield buffer[:filled]
+        if filled < want:
+            yield b""
+            return
         left -= filled
-        yield buffer[:filled]
 
 
 def _pwrite(handle: int, data: memoryview, offset: int) -> int:
