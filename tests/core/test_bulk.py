@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from comptoir.core.bulk import insert_objects, insert_rows, one_of, one_of_uuids
+from comptoir.core.bulk import Insert, give_keys, insert_rows, object_rows, one_of, one_of_uuids
 from comptoir.dossiers.models import Blob, Document, Dossier, DossierRevision
 from tests.agenda.factories import a_dossier
 
@@ -99,7 +101,12 @@ def test_callable_uuid_defaults_are_random_version_4_uuids(people):
     assert {value.variant for value in ids} == {uuid.RFC_4122}
 
 
-def test_insert_objects_writes_the_instances_and_gives_them_their_keys(people):
+def insert_objects(objects: list[Dossier]) -> None:
+    Insert(Dossier, object_rows(Dossier, objects)).run()
+    give_keys(Dossier, objects, key="public_id")
+
+
+def test_inserted_objects_are_written_and_given_their_keys(people):
     model = a_dossier(people)
     org = model.organization
     objects = [
@@ -114,7 +121,7 @@ def test_insert_objects_writes_the_instances_and_gives_them_their_keys(people):
         )
         for i in range(3)
     ]
-    insert_objects(Dossier, objects, key="public_id")
+    insert_objects(objects)
     for obj in objects:
         stored = Dossier.objects.get(pk=obj.pk)
         assert stored.number == obj.number and stored.change_seq == obj.change_seq
@@ -125,7 +132,7 @@ def test_insert_objects_writes_the_instances_and_gives_them_their_keys(people):
     assert Dossier.objects.filter(organization=org, number__startswith="BULK-").count() == 3
 
 
-def test_insert_objects_stamps_auto_now_dates_like_save(people):
+def test_object_rows_stamp_auto_now_dates_like_save(people):
     model = a_dossier(people)
     objects = [
         Dossier(
@@ -138,7 +145,7 @@ def test_insert_objects_stamps_auto_now_dates_like_save(people):
         )
         for i in range(2)
     ]
-    insert_objects(Dossier, objects, key="public_id")
+    insert_objects(objects)
     stored = Dossier.objects.get(pk=objects[0].pk)
     assert objects[0].updated_at is not None
     assert stored.updated_at == objects[0].updated_at  # the instance holds what was written
@@ -172,3 +179,32 @@ def test_one_of_uuids_matches_uuids_and_their_text_and_skips_what_is_no_uuid(peo
     )
     assert found == {dossier.pk, other.pk}
     assert not Dossier.objects.filter(public_id__in=one_of_uuids(["nope"])).exists()
+
+
+def test_a_column_set_after_the_rows_were_prepared_is_what_is_written(people):
+    model = a_dossier(people)
+    objects = [
+        Dossier(
+            organization=model.organization,
+            number=f"LATE-{i}",
+            created_by=model.created_by,
+            change_seq=0,
+            year=model.year,
+            sequence=i,
+        )
+        for i in range(3)
+    ]
+    insert = Insert(Dossier, object_rows(Dossier, objects))
+    assert not Dossier.objects.filter(number__startswith="LATE-").exists()  # nothing yet
+    insert.set("change_seq", [3000, 3001, 3002])
+    when = timezone.now() - timedelta(days=3)
+    insert.set("appointment_at", [when, None, when])  # prepared as the field prepares it
+    with pytest.raises(ValueError, match="2 values for 3 rows"):
+        insert.set("change_seq", [1, 2])
+    insert.run()
+    stored = dict(
+        Dossier.objects.filter(number__startswith="LATE-").values_list("number", "change_seq")
+    )
+    assert stored == {"LATE-0": 3000, "LATE-1": 3001, "LATE-2": 3002}
+    assert Dossier.objects.get(number="LATE-0").appointment_at == when
+    assert Dossier.objects.get(number="LATE-1").appointment_at is None

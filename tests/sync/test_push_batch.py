@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from comptoir.contacts.models import Contact
 from comptoir.dossiers import exchange
 from comptoir.dossiers.models import Document, Dossier, DossierRevision, Mission
 from comptoir.sync import services
-from comptoir.sync.models import StationDossier
+from comptoir.sync.models import Station, StationDossier
 from tests.sync.conftest import document, item, pair_station
 from tests.sync.test_protocol import pair_station_for_outsider
 
@@ -233,3 +234,68 @@ def test_an_update_costs_a_bounded_number_of_queries_per_dossier(people):
 
     one, three = update(docs[:1]), update(docs[1:])
     assert (three - one) / 2 <= 2
+
+
+def _planned(people: Any, docs: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+    """The push's first step, as a second push would run it while another one writes."""
+    pair_station(people)
+    station = Station.objects.get(organization=people["admin"].org)
+    materializer = exchange.Materializer(station.organization)
+    checked = [services._check_item(item(doc), set()) for doc in docs]
+    answered, creation = services._plan_creation(station, checked, materializer, "station:x")
+    assert answered == {} and creation is not None
+    return station, materializer, creation
+
+
+def test_the_rows_of_new_dossiers_are_prepared_without_writing(people):
+    docs = [document(number=f"2026-{700 + index:05d}") for index in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        _planned(people, docs)
+    writes = [q["sql"] for q in queries.captured_queries[-4:] if not q["sql"].startswith("SELECT")]
+    assert writes == []  # reads only: no write lock is taken (pairing wrote before)
+    assert not Contact.objects.filter(email="contact@beffroi.fr").exists()
+    assert not Dossier.objects.filter(number__startswith="2026-007").exists()
+
+
+def test_a_client_another_writer_made_meanwhile_is_not_made_twice(people):
+    docs = [document(number=f"2026-{710 + index:05d}") for index in range(3)]
+    station, materializer, creation = _planned(people, docs)
+    theirs = Contact(
+        organization=station.organization,
+        kind=Contact.Kind.COMPANY,
+        company_name="Agence du Beffroi",
+        email="contact@beffroi.fr",
+    )
+    theirs.refresh_search_text(addresses=[], channels=[])
+    theirs.save()
+    with transaction.atomic():
+        results = services._create_in_bulk(station, creation, materializer)
+    assert [r.status for r in results.values()] == ["accepted"] * 3
+    assert Contact.objects.filter(email="contact@beffroi.fr").count() == 1
+    for doc in docs:
+        dossier = Dossier.objects.get(public_id=doc["id"])
+        assert dossier.ordering_party_id == theirs.pk
+        assert "beffroi" in dossier.search_text
+
+
+def test_a_client_deleted_meanwhile_is_made_again(people):
+    docs = [document(number=f"2026-{720 + index:05d}") for index in range(3)]
+    org = people["admin"].org
+    gone = Contact.objects.create(
+        organization=org,
+        kind=Contact.Kind.COMPANY,
+        company_name="Agence du Beffroi",
+        email="contact@beffroi.fr",
+    )
+    station, materializer, creation = _planned(people, docs)
+    Contact.objects.filter(pk=gone.pk).delete()  # no dossier named it: it may go
+    with transaction.atomic():
+        results = services._create_in_bulk(station, creation, materializer)
+    assert [r.status for r in results.values()] == ["accepted"] * 3
+    again = Contact.objects.get(organization=org, email="contact@beffroi.fr")
+    assert again.pk != gone.pk
+    assert set(
+        Dossier.objects.filter(public_id__in=[d["id"] for d in docs]).values_list(
+            "ordering_party_id", flat=True
+        )
+    ) == {again.pk}

@@ -84,68 +84,84 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
     A field a row leaves out takes its default (a callable default is called per row,
     as the ORM does). Integrity errors surface as Django's `IntegrityError`.
     """
-    if not rows:
-        return
-    fields = [
-        field
-        for field in model._meta.concrete_fields
-        if not (field.primary_key and isinstance(field, models.AutoField))
-    ]
-    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a proxy looked up per use
-    # (attribute, preparer, default, called per row, the default's values are prepared)
-    columns: list[tuple[str, Callable[[Any], Any], Any, bool, bool]] = []
-    for field in fields:
-        default: Any = None
-        per_row = prepared = False
-        if field.has_default():
-            per_row = callable(field.default)
-            default = field.default if per_row else field.get_default()
-            if field.default is uuid.uuid4:
-                native = db.features.has_native_uuid_field
-                default = functools.partial(next, _new_uuids(len(rows), native))
-                prepared = True
-        elif not field.null and not isinstance(field, models.ForeignKey):
-            default = field.get_default()  # "" for a blank text field
-        columns.append((field.attname, _preparer(field, db), default, per_row, prepared))
-    table = db.ops.quote_name(model._meta.db_table)
-    names = ", ".join(db.ops.quote_name(str(field.column)) for field in fields)
-    marks = ", ".join("%s" for _ in fields)
-    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names from the model
-    # Column by column (one loop per column, none per value for the plain ones), then
-    # zipped into rows: for 10,000 rows this is a fraction of a loop over each value.
-    count = len(rows)
-    values: list[list[Any]] = []
-    for attname, prepare, default, per_row, prepared in columns:
-        if all(attname in row for row in rows):
-            given = [row[attname] for row in rows]
-            values.append(given if prepare is _as_is else list(map(prepare, given)))
-        elif not any(attname in row for row in rows) and not per_row:
-            values.append([prepare(default)] * count)
-        else:
-            values.append(
-                [
-                    prepare(row[attname])
-                    if attname in row
-                    else default()
-                    if prepared
-                    else prepare(default() if per_row else default)
-                    for row in rows
-                ]
-            )
-    params = list(zip(*values, strict=True))
-    with db.cursor() as cursor:
-        cursor.executemany(sql, params)
+    Insert(model, rows).run()
 
 
-def insert_objects(model: type[M], objects: Sequence[M], key: str) -> None:
-    """INSERT unsaved instances with `insert_rows`, then give each its primary key, read
-    back in one query by `key`, a unique field every instance has a value for.
-
-    What `bulk_create` does for a model with many fields, without compiling each value
-    through the ORM; like it, no `save()` and no signals.
+class Insert:
+    """`insert_rows` in two steps: the values are prepared when it is made, without the
+    database, and written by `run`. What needs no database can so be done before a write
+    lock is taken; a column known only then (the keys of rows inserted just before) is
+    given with `set`.
     """
-    if not objects:
-        return
+
+    def __init__(self, model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:
+        fields = [
+            field
+            for field in model._meta.concrete_fields
+            if not (field.primary_key and isinstance(field, models.AutoField))
+        ]
+        self.db = db = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a per-use proxy
+        self.count = count = len(rows)
+        # (attribute, preparer, default, called per row, the default's values are prepared)
+        columns: list[tuple[str, Callable[[Any], Any], Any, bool, bool]] = []
+        for field in fields:
+            default: Any = None
+            per_row = prepared = False
+            if field.has_default():
+                per_row = callable(field.default)
+                default = field.default if per_row else field.get_default()
+                if field.default is uuid.uuid4:
+                    native = db.features.has_native_uuid_field
+                    default = functools.partial(next, _new_uuids(count, native))
+                    prepared = True
+            elif not field.null and not isinstance(field, models.ForeignKey):
+                default = field.get_default()  # "" for a blank text field
+            columns.append((field.attname, _preparer(field, db), default, per_row, prepared))
+        table = db.ops.quote_name(model._meta.db_table)
+        names = ", ".join(db.ops.quote_name(str(field.column)) for field in fields)
+        marks = ", ".join("%s" for _ in fields)
+        self.sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - model names
+        self._preparers = {attname: prepare for attname, prepare, *_rest in columns}
+        self._index = {attname: index for index, (attname, *_rest) in enumerate(columns)}
+        # Column by column (one loop per column, none per value for the plain ones), then
+        # zipped into rows: for 10,000 rows this is a fraction of a loop over each value.
+        self.values: list[list[Any]] = []
+        for attname, prepare, default, per_row, prepared in columns:
+            if all(attname in row for row in rows):
+                given = [row[attname] for row in rows]
+                self.values.append(given if prepare is _as_is else list(map(prepare, given)))
+            elif not any(attname in row for row in rows) and not per_row:
+                self.values.append([prepare(default)] * count)
+            else:
+                self.values.append(
+                    [
+                        prepare(row[attname])
+                        if attname in row
+                        else default()
+                        if prepared
+                        else prepare(default() if per_row else default)
+                        for row in rows
+                    ]
+                )
+
+    def set(self, attname: str, values: Iterable[Any]) -> None:
+        """Give column `attname` (`dossier_id`) its values, one per row, in row order."""
+        given = list(values)
+        if len(given) != self.count:
+            raise ValueError(f"{len(given)} values for {self.count} rows")
+        prepare = self._preparers[attname]
+        self.values[self._index[attname]] = given if prepare is _as_is else [*map(prepare, given)]
+
+    def run(self) -> None:
+        if not self.count:
+            return
+        with self.db.cursor() as cursor:
+            cursor.executemany(self.sql, list(zip(*self.values, strict=True)))
+
+
+def object_rows(model: type[M], objects: Sequence[M]) -> list[dict[str, Any]]:
+    """The rows of unsaved instances, for `insert_rows` or `Insert`: what `bulk_create`
+    would write, its `pre_save` done (auto_now dates are set on the instances too)."""
     fields = [
         field
         for field in model._meta.concrete_fields
@@ -166,7 +182,14 @@ def insert_objects(model: type[M], objects: Sequence[M], key: str) -> None:
             setattr(obj, f.attname, now)
             row[f.attname] = now
         rows.append(row)
-    insert_rows(model, rows)
+    return rows
+
+
+def give_keys(model: type[M], objects: Sequence[M], key: str) -> None:
+    """Give inserted instances their primary keys, read back in one query by `key`, a
+    unique field every instance has a value for."""
+    if not objects:
+        return
     unique = model._meta.get_field(key)
     assert isinstance(unique, models.Field), f"{key} is not a field of {model.__name__}"
     wanted = [unique.to_python(getattr(obj, key)) for obj in objects]

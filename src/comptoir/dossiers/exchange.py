@@ -422,7 +422,7 @@ class Materializer:
         self.mission_types = {
             mission.code: mission for mission in MissionType.objects.filter(organization=self.org)
         }
-        self.contacts: dict[str, Contact] = {}
+        self.contacts: dict[str, Contact | None] = {}
 
     def mission_type(self, code: str) -> MissionType:
         found = self.mission_types.get(code)
@@ -433,14 +433,18 @@ class Materializer:
             self.mission_types[code] = found
         return found
 
-    def contact(self, client: dict[str, Any] | None) -> Contact | None:
+    def contact(self, client: dict[str, Any] | None, *, create: bool = True) -> Contact | None:
+        """The organisation's contact for a document's client, created if it has none
+        (`create=False`: None then, and nothing written)."""
         if not client:
             return None
         name = client["name"].strip()
         email = (client.get("email") or "").strip()
         key = email.casefold() if email else search_key(name)
         if key in self.contacts:
-            return self.contacts[key]
+            cached = self.contacts[key]
+            if cached is not None or not create:
+                return cached  # None: looked for without creating, and not found
         queryset = Contact.objects.filter(organization=self.org)
         found = (
             queryset.filter(email__iexact=email).first()
@@ -448,6 +452,9 @@ class Materializer:
             else queryset.filter(sort_name=search_key(name)[:200]).first()
         )
         if found is None:
+            if not create:
+                self.contacts[key] = None
+                return None
             found = Contact(
                 organization=self.org,
                 kind=Contact.Kind.COMPANY,
@@ -468,14 +475,20 @@ class Materializer:
         self.contacts[key] = found
         return found
 
-    def fill(self, dossier: Dossier, document: dict[str, Any]) -> None:
-        """Set the dossier's fields from a validated document (not saved)."""
+    def fill(
+        self, dossier: Dossier, document: dict[str, Any], *, create_contacts: bool = True
+    ) -> None:
+        """Set the dossier's fields from a validated document (not saved).
+
+        `create_contacts=False`: nothing is written (rows prepared before a write lock is
+        taken); a client the organisation does not have yet is left for `settle_parties`.
+        """
         prop = document.get("property") or {}
         dossier.year = document["year"]
         dossier.status = document["status"]
         if document.get("created_at"):
             dossier.created_at = _datetime(document["created_at"]) or dossier.created_at
-        dossier.ordering_party = self.contact(document.get("client"))
+        dossier.ordering_party = self.contact(document.get("client"), create=create_contacts)
         dossier.property_street = prop.get("street", "")
         dossier.property_postcode = prop.get("postcode", "")
         dossier.property_city = prop.get("city", "")
@@ -490,6 +503,28 @@ class Materializer:
         dossier.technician = self.operators.get(operator.upper()) if operator else None
         dossier.custom_fields = dict(document.get("custom_fields") or {})
         dossier.refresh_search_text()
+
+    def settle_parties(self, filled: Iterable[tuple[Dossier, dict[str, Any]]]) -> None:
+        """Under the write lock, for dossiers filled with `create_contacts=False`: the
+        contacts found then are locked (one that no dossier names may have been deleted
+        since), and the clients without one get theirs; ordering parties and search text
+        follow."""
+        found = {contact.pk for contact in self.contacts.values() if contact is not None}
+        kept = set(
+            Contact.objects.select_for_update()
+            .filter(pk__in=found)
+            .values_list("pk", flat=True)
+            .order_by()
+        )
+        if kept != found:
+            self.contacts = {k: c for k, c in self.contacts.items() if c and c.pk in kept}
+        for dossier, document in filled:
+            client = document.get("client")
+            party = dossier.ordering_party
+            if not client or (party is not None and party.pk in kept):
+                continue
+            dossier.ordering_party = self.contact(client)
+            dossier.refresh_search_text()
 
     def set_missions(self, dossier: Dossier, codes: list[str]) -> None:
         current = dict(dossier.missions.values_list("mission_type_id", "pk"))
@@ -551,19 +586,21 @@ class Materializer:
 
     def document_rows(
         self,
-        dossier: Dossier,
+        dossier: Dossier | None,
         files: list[dict[str, Any]],
         *,
         source: str,
         paths: dict[str, str],
         now: datetime,
     ) -> list[dict[str, Any]]:
-        """The document records of manifest entries, as rows for `insert_rows`."""
-        assert dossier.pk is not None
+        """The document records of manifest entries, as rows for `insert_rows` (`dossier`
+        None: a dossier not written yet, whose key the caller gives the rows later)."""
+        assert dossier is None or dossier.pk is not None
+        key = dossier.pk if dossier is not None else None
         return [
             {
                 "organization_id": self.org.pk,
-                "dossier_id": dossier.pk,
+                "dossier_id": key,
                 "kind": kind_for(item["name"]),
                 "name": item["name"],
                 "file": paths[item["sha256"]],

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from comptoir.accounts import tokens
 from comptoir.accounts.models import ApiToken, User
 from comptoir.core import audit
-from comptoir.core.bulk import insert_objects, insert_rows, one_of, one_of_uuids
+from comptoir.core.bulk import Insert, give_keys, insert_rows, object_rows, one_of, one_of_uuids
 from comptoir.core.errors import Conflict, DomainError, Forbidden, NotFound
 from comptoir.core.models import Membership, Organization
 from comptoir.core.roles import Action, Resource, Scope, spec_for
@@ -555,12 +555,12 @@ def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
     # A file a restricted station may not name is one the hub does not have, for it.
     known = nameable_hashes(station, known)
     materializer = exchange.Materializer(org)
-    answered: dict[int, PushResult] = {}
     checked = [_check_item(item, known) for item in items]  # no database: once per item
+    # Reads only, and no lock: the new dossiers' rows, while another push may be writing
+    answered, creation = _plan_creation(station, checked, materializer, source)
     with transaction.atomic():
-        answered = _create_in_bulk(station, checked, materializer, source)
-        # the dossiers created in bulk are held already (`_create_in_bulk`)
-        created = {index for index, result in answered.items() if result.status == "accepted"}
+        created = _create_in_bulk(station, creation, materializer) if creation else {}
+        answered.update(created)  # held already (`_create_in_bulk`)
         answered.update(_update_in_bulk(station, checked, answered, materializer, source))
         for index, item in enumerate(items):
             if index in answered:
@@ -654,16 +654,30 @@ def _check_item(item: dict[str, Any], known: set[str]) -> Checked:
 Checked = PushResult | tuple[str, dict[str, Any], str, str | None]
 
 
-def _create_in_bulk(
+@dataclass
+class _Creation:
+    """New dossiers of a push, their rows prepared before the write lock (`_plan_creation`)
+    and written under it (`_create_in_bulk`)."""
+
+    chosen: dict[int, tuple[str, dict[str, Any], str]]
+    dossiers: dict[int, Dossier]
+    rows: Insert  # the dossiers'; their change sequence and parties are set under the lock
+    documents: Insert  # each row's dossier key is set under the lock
+    document_owners: list[int]  # the index of each document row's dossier
+    revisions: Insert
+
+
+def _plan_creation(
     station: Station,
     checked_items: list[Checked],
     materializer: exchange.Materializer,
     source: str,
-) -> dict[int, PushResult]:
-    """Answer what can be answered for the whole batch at once: the rejections found
-    without the database, and the new dossiers (an id and a number the hub has never
-    seen), created with a few queries in all instead of a dozen each, and held by the
-    station.
+) -> tuple[dict[int, PushResult], _Creation | None]:
+    """What can be answered for the whole batch at once, found without the write lock:
+    the rejections found without the database, and the new dossiers (an id and a number
+    the hub has never seen), their rows prepared, to be created by `_create_in_bulk` with
+    a few queries in all instead of a dozen each. Nothing is written here: two pushes
+    prepare their rows side by side and only take turns to write them.
 
     Anything else (an update, a number to give again, a race with another writer)
     is left to `_push_one`, item by item: the answers are the same either way.
@@ -677,7 +691,7 @@ def _create_in_bulk(
         elif checked[3] is None:
             fresh[index] = checked[:3]
     if len(fresh) < 2:
-        return answered
+        return answered, None
     seen_ids = {
         str(value)
         for value in Dossier.objects.filter(
@@ -698,26 +712,78 @@ def _create_in_bulk(
         taken.add(document["number"])
         chosen[index] = (item_id, document, rev)
     if len(chosen) < 2:
-        return answered
+        return answered, None
     now = timezone.now()
     dossiers: dict[int, Dossier] = {}
+    for index, (item_id, document, rev) in chosen.items():
+        dossier = Dossier(
+            organization=org,
+            public_id=item_id,
+            number=document["number"],
+            sequence=_number_sequence(document["number"]),
+            created_by=station.membership.user,
+            revision=rev,
+            change_seq=0,  # taken under the lock
+            files_size=sum(entry["size"] for entry in document.get("files", [])),
+        )
+        materializer.fill(dossier, document, create_contacts=False)
+        dossiers[index] = dossier
+    owners: list[int] = []
+    document_rows: list[dict[str, Any]] = []
+    for index, (_id, document, _rev) in chosen.items():
+        files = document.get("files", [])
+        rows = materializer.document_rows(
+            None,
+            files,
+            source=source,
+            paths={entry["sha256"]: blob_path(org, entry["sha256"]) for entry in files},
+            now=now,
+        )
+        document_rows.extend(rows)
+        owners.extend([index] * len(rows))
+    revisions = [
+        {
+            "dossier_id": None,
+            "rev": rev,
+            "base_rev": "",
+            "document": document,
+            "source": source[:120],
+            "created_at": now,
+        }
+        for _id, document, rev in chosen.values()
+    ]
+    return answered, _Creation(
+        chosen=chosen,
+        dossiers=dossiers,
+        rows=Insert(Dossier, object_rows(Dossier, list(dossiers.values()))),
+        documents=Insert(Document, document_rows),
+        document_owners=owners,
+        revisions=Insert(DossierRevision, revisions),
+    )
+
+
+def _create_in_bulk(
+    station: Station, creation: _Creation, materializer: exchange.Materializer
+) -> dict[int, PushResult]:
+    """Write the new dossiers `_plan_creation` prepared, under the write lock, and note
+    that the station holds them; {} when another writer got there first (a dossier id
+    or a number taken meanwhile): `_push_one` answers them then, one by one."""
+    org = station.organization
+    chosen, dossiers = creation.chosen, creation.dossiers
     try:
         with transaction.atomic():
-            last = exchange.next_sequences(org, len(chosen))
-            for offset, (index, (item_id, document, rev)) in enumerate(chosen.items()):
-                dossier = Dossier(
-                    organization=org,
-                    public_id=item_id,
-                    number=document["number"],
-                    sequence=_number_sequence(document["number"]),
-                    created_by=station.membership.user,
-                    revision=rev,
-                    change_seq=last - len(chosen) + 1 + offset,
-                    files_size=sum(entry["size"] for entry in document.get("files", [])),
-                )
-                materializer.fill(dossier, document)
-                dossiers[index] = dossier
-            insert_objects(Dossier, list(dossiers.values()), key="public_id")
+            materializer.settle_parties(
+                (dossiers[index], document) for index, (_id, document, _rev) in chosen.items()
+            )
+            objects = list(dossiers.values())
+            creation.rows.set("ordering_party_id", [d.ordering_party_id for d in objects])
+            creation.rows.set("search_text", [d.search_text for d in objects])
+            last = exchange.next_sequences(org, len(objects))
+            for offset, dossier in enumerate(objects):
+                dossier.change_seq = last - len(objects) + 1 + offset
+            creation.rows.set("change_seq", [d.change_seq for d in objects])
+            creation.rows.run()
+            give_keys(Dossier, objects, key="public_id")
             insert_rows(
                 Mission,
                 [
@@ -729,54 +795,29 @@ def _create_in_bulk(
                     for code in dict.fromkeys(document["missions"])
                 ],
             )
-            insert_rows(
-                Document,
-                [
-                    row
-                    for index, (_id, document, _rev) in chosen.items()
-                    for row in materializer.document_rows(
-                        dossiers[index],
-                        document.get("files", []),
-                        source=source,
-                        paths={
-                            entry["sha256"]: blob_path(org, entry["sha256"])
-                            for entry in document.get("files", [])
-                        },
-                        now=now,
-                    )
-                ],
+            creation.documents.set(
+                "dossier_id", [dossiers[index].pk for index in creation.document_owners]
             )
-            insert_rows(
-                DossierRevision,
-                [
-                    {
-                        "dossier_id": dossiers[index].pk,
-                        "rev": rev,
-                        "base_rev": "",
-                        "document": document,
-                        "source": source[:120],
-                        "created_at": now,
-                    }
-                    for index, (_id, document, rev) in chosen.items()
-                ],
-            )
+            creation.documents.run()
+            creation.revisions.set("dossier_id", [d.pk for d in objects])
+            creation.revisions.run()
             # New dossiers: the station holds them, and no one else can have said so yet
             insert_rows(
-                StationDossier,
-                [{"station_id": station.pk, "dossier_id": d.pk} for d in dossiers.values()],
+                StationDossier, [{"station_id": station.pk, "dossier_id": d.pk} for d in objects]
             )
     except IntegrityError:  # another writer got there first: item by item, as usual
         materializer.forget()  # what it created in the savepoint is gone
-        return answered
-    for index, dossier in dossiers.items():
-        answered[index] = PushResult(
+        return {}
+    return {
+        index: PushResult(
             str(dossier.public_id),
             "accepted",
             rev=dossier.revision,
             seq=dossier.change_seq,
             number=dossier.number,
         )
-    return answered
+        for index, dossier in dossiers.items()
+    }
 
 
 def _update_in_bulk(
