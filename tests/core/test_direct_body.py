@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from gunicorn.config import Config
@@ -163,13 +164,36 @@ def test_a_part_file_takes_a_stream_that_reads_into_its_buffer(tmp_path):
         assert handle.read() == data
 
 
-@pytest.mark.parametrize("step", [1 << 30, 999])
-def test_read_exactly_fills_one_buffer_or_stops_where_the_stream_ends(step):
-    data = os.urandom(5000)
-    assert blobs.read_exactly(Trickle(data + b"more", step), 5000) == data
-    assert blobs.read_exactly(Trickle(data, step), 6000) == data  # short: what there is
+def _read(stream: Any, length: int) -> bytes:
+    with blobs.read_body(stream, length) as body:
+        return bytes(body)
+
+
+@pytest.mark.parametrize("size", [5000, 2 * 1024 * 1024])  # a buffer of its own; one kept
+@pytest.mark.parametrize("step", [1 << 30, 99_999])
+def test_a_body_is_read_into_one_buffer_or_stops_where_the_stream_ends(step, size):
+    data = os.urandom(size)
+    assert _read(Trickle(data + b"more", step), size) == data
+    assert _read(Trickle(data, step), size + 1000) == data  # short: what there is
     only_read = SimpleNamespace(read=io.BytesIO(data).read)  # no readinto: one read
-    assert blobs.read_exactly(only_read, 3000) == data[:3000]
+    assert _read(only_read, 3000) == data[:3000]
+
+
+def test_a_kept_buffer_serves_the_next_body_and_shows_only_its_bytes():
+    first, second = os.urandom(2 * 1024 * 1024), os.urandom(1024 * 1024 + 300 * 1024)
+    with blobs.read_body(Trickle(first, 1 << 30), len(first)) as body:
+        assert bytes(body) == first
+        buffer = body.obj
+    with blobs.read_body(Trickle(second, 1 << 30), len(second)) as body:
+        assert body.obj is buffer  # the same megabytes, not new ones
+        assert bytes(body) == second
+    busy = [blobs.read_body(Trickle(first, 1 << 30), len(first)) for _ in range(3)]
+    views = [reading.__enter__() for reading in busy]  # three requests at once
+    assert len({id(view.obj) for view in views}) == 3
+    assert all(bytes(view) == first for view in views)
+    for reading in busy:
+        reading.__exit__(None, None, None)
+    assert len(blobs._scratch) == blobs.SCRATCH_KEPT  # no more than that are kept
 
 
 def test_a_batch_read_straight_from_the_connection(connection):
@@ -180,6 +204,6 @@ def test_a_batch_read_straight_from_the_connection(connection):
     parser = RequestParser(Config(), server, ("127.0.0.1", 1))
     direct = direct_body(environ(next(parser), server))
     assert direct is not None
-    assert blobs.read_exactly(direct, len(body)) == body
+    assert _read(direct, len(body)) == body
     assert next(parser).path == "/after"
     sender.join()

@@ -7,6 +7,7 @@ temporary file and a rename: a crash never leaves half a blob under a hash.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
@@ -349,18 +350,42 @@ def _fill(readinto: Callable[[memoryview], int], view: memoryview) -> int:
     return filled
 
 
-def read_exactly(stream: Any, length: int) -> bytes | bytearray:
-    """The next `length` bytes of `stream` (fewer if it ends before): into one buffer
-    when the stream can `readinto`, else with one `read`."""
-    readinto = getattr(stream, "readinto", None)
-    if readinto is None:
-        data: bytes = stream.read(length)
-        return data
-    buffer = bytearray(length)
-    with memoryview(buffer) as view:
-        filled = _fill(readinto, view)
-    del buffer[filled:]
-    return buffer
+# A batch's body is read into one buffer. A new buffer of megabytes costs its pages, faulted
+# in and zeroed, at each request: the process keeps a few of the size of the agent's batches
+# (8 MiB and a header) for the next ones.
+SCRATCH_SIZE = 9 * 1024 * 1024
+SCRATCH_KEPT = 2
+_scratch: list[bytearray] = []
+_scratch_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def read_body(stream: Any, length: int) -> Iterator[memoryview]:
+    """The next `length` bytes of `stream` (fewer if it ends before), into one buffer when
+    the stream can `readinto`. Valid inside the `with` only: the buffer may serve the next
+    request then (copy what is kept)."""
+    kept = SCRATCH_SIZE // 8 < length <= SCRATCH_SIZE
+    if kept:
+        with _scratch_guard:
+            buffer = _scratch.pop() if _scratch else bytearray(SCRATCH_SIZE)
+    else:
+        buffer = bytearray(length)
+    try:
+        with memoryview(buffer) as view:
+            readinto = getattr(stream, "readinto", None)
+            if readinto is None:
+                data = stream.read(length)
+                filled = len(data)
+                view[:filled] = data
+            else:
+                filled = _fill(readinto, view[:length])
+            with view[:filled] as body:
+                yield body
+    finally:
+        if kept:
+            with _scratch_guard:
+                if len(_scratch) < SCRATCH_KEPT:
+                    _scratch.append(buffer)
 
 
 def _pieces(stream: Any, length: int) -> Iterator[bytes | memoryview]:

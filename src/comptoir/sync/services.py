@@ -1385,17 +1385,12 @@ def _register_blobs(org: Organization, found: dict[str, int]) -> int:
     return duplicate
 
 
-def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, list[str]]:
-    """Read the batch framing (protocol.md); check every hash before storing any."""
-    if length > MAX_BATCH_BYTES + 1024 * 1024:
-        raise DomainError(
-            _("A batch holds at most 32 MiB; send big files as uploads."), code="too_large"
-        )
-    # One read of the whole body: reading the manifest line first went through the WSGI
-    # server's readline, which copies its read-ahead buffer for every KiB of the line.
-    raw = blobs.read_exactly(stream, length) if length > 0 else b""
-    end = raw.find(b"\n", 0, 1024 * 1024)
-    header = raw[: end + 1] if end >= 0 else raw[: 1024 * 1024]
+def _batch_payloads(raw: memoryview, length: int) -> dict[str, bytes]:
+    """The files of a batch body (protocol.md), each checked against its hash: sha256 →
+    bytes (copies: `raw` is valid only while the body is read)."""
+    start = bytes(raw[: 1024 * 1024])  # the manifest line is at most 1 MiB
+    end = start.find(b"\n")
+    header = start[: end + 1] if end >= 0 else start
     try:
         manifest = json.loads(header)
     except ValueError:
@@ -1423,7 +1418,7 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
             % {"announced": total, "sent": max(length - len(header), 0)},
             code="size_mismatch",
         )
-    body = memoryview(raw)[len(header) :]
+    body = raw[len(header) :]
     payloads: dict[str, bytes] = {}
     offset = 0
     for index, entry in enumerate(manifest):
@@ -1436,6 +1431,19 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
                 details={"index": index, "sha256": entry["sha256"]},
             )
         payloads[entry["sha256"]] = data
+    return payloads
+
+
+def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, list[str]]:
+    """Read the batch framing (protocol.md); check every hash before storing any."""
+    if length > MAX_BATCH_BYTES + 1024 * 1024:
+        raise DomainError(
+            _("A batch holds at most 32 MiB; send big files as uploads."), code="too_large"
+        )
+    # One read of the whole body: reading the manifest line first went through the WSGI
+    # server's readline, which copies its read-ahead buffer for every KiB of the line.
+    with blobs.read_body(stream, length) as raw:
+        payloads = _batch_payloads(raw, length)
     have = set(
         Blob.objects.filter(
             organization=org, sha256__in=one_of(list(payloads)), purged_at__isnull=True
