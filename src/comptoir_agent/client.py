@@ -167,12 +167,14 @@ class HubClient:
 
     def call(self, method: str, path: str, payload: Any = None) -> Any:
         """A JSON request; returns the decoded answer (None for 204)."""
-        body = None
-        headers = {}
-        if payload is not None:
-            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-            headers["Content-Type"] = "application/json"
-        response = self.send(method, path, body, headers)
+        if payload is None:
+            return read_json(self.send(method, path, None, {}))
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        return self.post_encoded(path, body, method)
+
+    def post_encoded(self, path: str, body: bytes, method: str = "POST") -> Any:
+        """A request whose JSON body is already encoded; returns the decoded answer."""
+        response = self.send(method, path, body, {"Content-Type": "application/json"})
         return read_json(response)
 
     def get(self, path: str) -> Any:

@@ -31,6 +31,7 @@ from comptoir_agent.protocol import (
     canonical_json,
     chunked,
     digest_of_canonical,
+    encode_push,
     next_rev,
 )
 from comptoir_agent.state import (
@@ -547,6 +548,10 @@ class SyncPass:
                 self._set_error(ident, (dossier.error if dossier else None) or "dossier illisible")
                 continue
             ready[ident] = dossier
+        canonical = {
+            ident: dossier.canonical or canonical_json(dossier.doc)  # type: ignore[arg-type]
+            for ident, dossier in ready.items()
+        }
         # In the scan's order, the early sending's: the first group's files are up first.
         ordered = sorted(ready.items(), key=lambda pair: pair[1].path)
         groups = list(chunked(ordered, MAX_BULK_DOSSIERS))
@@ -569,13 +574,13 @@ class SyncPass:
                     continue
                 self._note_sent(items)
                 path = self.client.org_path("sync/dossiers/push")
-                body = {"dossiers": items}
+                body = encode_push(items, canonical)
                 if pusher is not None:
-                    post = functools.partial(_post, path=path, payload=body)
+                    post = functools.partial(_post, path=path, body=body)
                     sent.append((items, pusher.submit(lender.run, post)))
                 else:
                     done: Future[Any] = Future()
-                    done.set_result(self.client.post(path, body))
+                    done.set_result(self.client.post_encoded(path, body))
                     sent.append((items, done))
             self._early_done()
             refetch: list[str] = []
@@ -584,7 +589,8 @@ class SyncPass:
                 results = {str(r.get("id")): r for r in (answer or {}).get("results", [])}
                 with self.journal.transaction():
                     for item in items:
-                        if self._pushed(item, results.get(item["id"])):
+                        ident = item["id"]
+                        if self._pushed(item, results.get(ident), canonical[ident]):
                             refetch.append(item["id"])
             return refetch
         finally:
@@ -666,13 +672,15 @@ class SyncPass:
         with self.journal.transaction():
             self.journal.note_sent((item["id"], item["rev"]) for item in items)
 
-    def _pushed(self, item: dict[str, Any], result: dict[str, Any] | None) -> bool:
-        """Record one push answer (inside a transaction); True when the head must be fetched."""
+    def _pushed(
+        self, item: dict[str, Any], result: dict[str, Any] | None, canonical: bytes
+    ) -> bool:
+        """Record one push answer (inside a transaction); True when the head must be fetched.
+        `canonical`: the canonical bytes of the item's document."""
         ident = item["id"]
         record = self.records.get(ident) or Record(ident)
         self.records[ident] = record
         doc = item["document"]
-        canonical = canonical_json(doc)
         digest = digest_of_canonical(canonical)
         if result is None:
             record.error = "Pas de réponse du cloud pour ce dossier"
@@ -847,5 +855,5 @@ def _scanned_fields(record: Record) -> tuple[Any, ...]:
     )
 
 
-def _post(client: HubClient, path: str, payload: Any) -> Any:
-    return client.post(path, payload)
+def _post(client: HubClient, path: str, body: bytes) -> Any:
+    return client.post_encoded(path, body)

@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from comptoir_agent.files import TEMP_PREFIX, year_folders
 from comptoir_agent.journal import FileHash, Record
-from comptoir_agent.protocol import HASH_READ_SIZE, MAX_BATCH_BLOB, document_digest, with_manifest
+from comptoir_agent.protocol import (
+    HASH_READ_SIZE,
+    MAX_BATCH_BLOB,
+    canonical_json,
+    digest_of_canonical,
+    with_manifest,
+)
 from comptoir_agent.schema import validate_dossier
 
 if TYPE_CHECKING:
@@ -134,6 +140,7 @@ class LocalDossier:
     digest: str | None = None
     error: str | None = None
     doc: dict[str, Any] | None = None  # the synced document, when it was read
+    canonical: bytes | None = None  # its canonical JSON (`protocol.canonical_json`)
     hashes: dict[str, FileHash] | None = None  # fresh hashes, when they were computed
     racy: bool = False
 
@@ -576,7 +583,8 @@ def _build(item: _Pending) -> None:
         dossier.error = "dossier.json invalide : " + " ; ".join(errors[:3]) + more
         return
     dossier.doc = synced
-    dossier.digest = document_digest(synced)
+    dossier.canonical = canonical_json(synced)  # once: the digest, the push, the journal
+    dossier.digest = digest_of_canonical(dossier.canonical)
 
 
 def read_dossier(root: Path, rel: str, cache: Mapping[str, FileHash]) -> LocalDossier:

@@ -45,6 +45,18 @@ def digest_of_canonical(canonical: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()[:32]
 
 
+def encode_push(items: Sequence[Mapping[str, Any]], documents: Mapping[str, bytes]) -> bytes:
+    """The JSON body of a push, {"dossiers": items}, each item's document given as the
+    canonical bytes already at hand (`documents`, by item id) instead of encoded again."""
+    parts = []
+    for item in items:
+        head = {key: value for key, value in item.items() if key != "document"}
+        encoded = json.dumps(head, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        assert encoded.endswith(b"}") and len(head) > 0, "an item has its id"
+        parts.append(encoded[:-1] + b',"document":' + documents[item["id"]] + b"}")
+    return b'{"dossiers":[' + b",".join(parts) + b"]}"
+
+
 def with_manifest(doc: Mapping[str, Any], files: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The synced document: `doc` with `files` set to the manifest sorted by name."""
     manifest = sorted(

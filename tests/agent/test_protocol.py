@@ -15,6 +15,7 @@ from comptoir_agent.protocol import (
     decode_batch,
     document_digest,
     encode_batch,
+    encode_push,
     next_rev,
     parse_batch_header,
     rev_digest,
@@ -97,3 +98,32 @@ def test_bad_batches_are_refused(body):
 def test_header_parser_refuses_booleans_as_sizes():
     with pytest.raises(FramingError):
         parse_batch_header(b'[{"sha256": "' + b"a" * 64 + b'", "size": true}]')
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "base_rev": st.none() | st.text(),
+                "rev": st.text(),
+                "document": st.dictionaries(st.text(), _json, max_size=4),
+            },
+            optional={"sent": st.lists(st.text(), max_size=2)},
+        ),
+        max_size=4,
+    )
+)
+def test_a_push_body_is_the_json_of_its_items_with_their_documents_as_given(items):
+    """The documents go as their canonical bytes, not encoded again: the hub reads
+    the same JSON as that of {"dossiers": items}."""
+    items = [{"id": f"dossier-{index} é", **item} for index, item in enumerate(items)]
+    documents = {item["id"]: canonical_json(item["document"]) for item in items}
+    body = encode_push(items, documents)
+    assert json.loads(body) == {"dossiers": items}
