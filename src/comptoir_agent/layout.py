@@ -32,7 +32,7 @@ from comptoir_agent.protocol import (
     MAX_BATCH_BLOB,
     canonical_json,
     digest_of_canonical,
-    with_manifest,
+    with_entries,
 )
 from comptoir_agent.schema import validate_dossier
 
@@ -573,10 +573,9 @@ def _build(item: _Pending) -> None:
     if dossier.error:
         return
     hashes = dossier.hashes or {}
-    manifest = [
-        {"name": s.name, "sha256": hashes[s.name].sha256, "size": s.size} for s in item.stats
-    ]
-    synced = with_manifest(doc, manifest)
+    synced = with_entries(
+        doc, ({"name": s.name, "sha256": hashes[s.name].sha256, "size": s.size} for s in item.stats)
+    )
     errors = validate_dossier(synced)
     if errors:
         more = f" (+{len(errors) - 3} autres)" if len(errors) > 3 else ""
