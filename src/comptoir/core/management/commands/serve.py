@@ -6,8 +6,9 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+from comptoir.core.collected import collect_static
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("collectstatic", interactive=False, verbosity=0)
+        collect_static()  # only when the static sources changed since the last time
         worker = None
         if options["with_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "comptoir.cli", "worker"])
