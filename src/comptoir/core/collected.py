@@ -15,12 +15,11 @@ import json
 import os
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.staticfiles.apps import StaticFilesConfig
 from django.contrib.staticfiles.finders import get_finders
 from django.core.management import call_command
-
-# What `collectstatic` leaves out by default.
-IGNORED = ["CVS", ".*", "*~"]
 
 
 def sources_fingerprint() -> str:
@@ -29,8 +28,11 @@ def sources_fingerprint() -> str:
     storage = settings.STORAGES["staticfiles"]
     digest.update(json.dumps([storage, str(settings.STATIC_URL)], sort_keys=True).encode())
     entries = []
+    config = apps.get_app_config("staticfiles")
+    assert isinstance(config, StaticFilesConfig)
+    ignored = config.ignore_patterns  # what collectstatic leaves out
     for finder in get_finders():
-        for path, storage in finder.list(IGNORED):
+        for path, storage in finder.list(ignored):
             prefix = getattr(storage, "prefix", None) or ""
             stat = os.stat(storage.path(path))
             entries.append(f"{os.path.join(prefix, path)}\0{stat.st_size}\0{stat.st_mtime_ns}")
