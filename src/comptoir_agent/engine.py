@@ -28,7 +28,6 @@ from comptoir_agent.planner import RED, Action, Context, Decision, Options, Plan
 from comptoir_agent.protocol import (
     MAX_BULK_DOSSIERS,
     MAX_FEED_PAGE,
-    canonical_json,
     chunked,
     digest_of_canonical,
     encode_push,
@@ -519,11 +518,11 @@ class SyncPass:
     def _adopt(self, ident: str) -> None:
         record = self.records[ident]
         dossier = self._document(ident)
-        if dossier is None or dossier.doc is None or dossier.digest is None:
+        if dossier is None or dossier.canonical is None or dossier.digest is None:
             return
         record.base_rev = record.remote_rev
         record.base_digest = dossier.digest
-        record.base_doc = canonical_json(dossier.doc).decode("utf-8")
+        record.base_doc = dossier.canonical.decode("utf-8")
         record.local_digest = dossier.digest
         record.pushed_rev = record.pushed_digest = record.applying_rev = None
         record.applying_doc = None
@@ -542,16 +541,14 @@ class SyncPass:
         from concurrent.futures import Future, ThreadPoolExecutor
 
         ready: dict[str, LocalDossier] = {}
+        canonical: dict[str, bytes] = {}  # set with the document by the scan (`_build`)
         for ident in ids:
             dossier = self._document(ident)
-            if dossier is None or dossier.doc is None or dossier.digest is None:
+            if dossier is None or dossier.canonical is None or dossier.digest is None:
                 self._set_error(ident, (dossier.error if dossier else None) or "dossier illisible")
                 continue
             ready[ident] = dossier
-        canonical = {
-            ident: dossier.canonical or canonical_json(dossier.doc)  # type: ignore[arg-type]
-            for ident, dossier in ready.items()
-        }
+            canonical[ident] = dossier.canonical
         # In the scan's order, the early sending's: the first group's files are up first.
         ordered = sorted(ready.items(), key=lambda pair: pair[1].path)
         groups = list(chunked(ordered, MAX_BULK_DOSSIERS))
