@@ -101,6 +101,21 @@ def test_callable_uuid_defaults_are_random_version_4_uuids(people):
     assert {value.variant for value in ids} == {uuid.RFC_4122}
 
 
+def unsaved(model: Dossier, prefix: str, count: int, first_seq: int = 0) -> list[Dossier]:
+    """`count` new dossiers beside `model`, numbered `prefix`-0, -1…"""
+    return [
+        Dossier(
+            organization=model.organization,
+            number=f"{prefix}-{i}",
+            created_by=model.created_by,
+            change_seq=first_seq + i,
+            year=model.year,
+            sequence=i,
+        )
+        for i in range(count)
+    ]
+
+
 def insert_objects(objects: list[Dossier]) -> None:
     Insert(Dossier, object_rows(Dossier, objects)).run()
     give_keys(Dossier, objects, key="public_id")
@@ -109,18 +124,8 @@ def insert_objects(objects: list[Dossier]) -> None:
 def test_inserted_objects_are_written_and_given_their_keys(people):
     model = a_dossier(people)
     org = model.organization
-    objects = [
-        Dossier(
-            organization=org,
-            public_id=str(uuid.uuid4()).upper() if i == 0 else uuid.uuid4(),
-            number=f"BULK-{i}",
-            created_by=model.created_by,
-            change_seq=1000 + i,
-            year=model.year,
-            sequence=i,
-        )
-        for i in range(3)
-    ]
+    objects = unsaved(model, "BULK", 3, first_seq=1000)
+    objects[0].public_id = str(uuid.uuid4()).upper()  # text, as a station may send it
     insert_objects(objects)
     for obj in objects:
         stored = Dossier.objects.get(pk=obj.pk)
@@ -134,17 +139,7 @@ def test_inserted_objects_are_written_and_given_their_keys(people):
 
 def test_object_rows_stamp_auto_now_dates_like_save(people):
     model = a_dossier(people)
-    objects = [
-        Dossier(
-            organization=model.organization,
-            number=f"STAMP-{i}",
-            created_by=model.created_by,
-            change_seq=2000 + i,
-            year=model.year,
-            sequence=i,
-        )
-        for i in range(2)
-    ]
+    objects = unsaved(model, "STAMP", 2, first_seq=2000)
     insert_objects(objects)
     stored = Dossier.objects.get(pk=objects[0].pk)
     assert objects[0].updated_at is not None
@@ -183,17 +178,7 @@ def test_one_of_uuids_matches_uuids_and_their_text_and_skips_what_is_no_uuid(peo
 
 def test_a_column_set_after_the_rows_were_prepared_is_what_is_written(people):
     model = a_dossier(people)
-    objects = [
-        Dossier(
-            organization=model.organization,
-            number=f"LATE-{i}",
-            created_by=model.created_by,
-            change_seq=0,
-            year=model.year,
-            sequence=i,
-        )
-        for i in range(3)
-    ]
+    objects = unsaved(model, "LATE", 3)
     insert = Insert(Dossier, object_rows(Dossier, objects))
     assert not Dossier.objects.filter(number__startswith="LATE-").exists()  # nothing yet
     insert.set("change_seq", [3000, 3001, 3002])
