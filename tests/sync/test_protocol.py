@@ -121,6 +121,25 @@ def test_bad_input_is_refused_item_by_item(station):
     assert errors[0]["loc"] == ["files", 0, "name"]
 
 
+def test_a_push_item_that_is_not_an_object_is_refused_whole(station):
+    """Each item is validated as a JSON object (plain pydantic, no attribute access)."""
+    for bad in ([None, None], "x", 3, [item(document())]):
+        response = station.post("dossiers/push", {"dossiers": [item(document()), bad]})
+        assert response.status_code == 422, response.content
+        assert response.json()["code"] == "invalid_input"
+    assert not Dossier.objects.exists()
+
+
+def test_a_push_answer_has_every_published_field(station):
+    doc = document()
+    results = station.push(item(doc), item(document(number="../x"))).json()["results"]
+    fields = {"id", "status", "rev", "seq", "head_rev", "head_seq", "number", "code",
+              "message", "details"}  # fmt: skip
+    assert [set(r) for r in results] == [fields, fields]
+    assert results[0]["status"] == "accepted" and results[0]["details"] == {}
+    assert results[1]["code"] == "invalid" and results[1]["details"]["errors"]
+
+
 def test_a_wrong_revision_id_is_refused(station):
     doc = document()
     wrong = {**item(doc), "rev": "1-" + "0" * 32}
