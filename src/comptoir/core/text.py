@@ -10,8 +10,9 @@ _SPACES = re.compile(r"\s+")
 
 def fold(text: str) -> str:
     """Lowercase, without accents, single spaces: "Élodie  Müller" → "elodie muller"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    bare = unicodedata.normalize("NFKD", text)
+    if not bare.isascii():  # no ASCII character is a combining one: most texts skip this
+        bare = "".join(char for char in bare if not unicodedata.combining(char))
     return _SPACES.sub(" ", bare.casefold()).strip()
 
 

@@ -45,6 +45,8 @@ MISSION_RE = re.compile(r"^[a-z0-9_-]{1,30}$")
 SURFACE_RE = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 PROPERTY_TYPES = {"", *Dossier.PropertyType.values}
+# Once: a choices enum builds its `values` list anew at each use (thousands per push).
+STATUSES = frozenset(Status.values)
 TOP_KEYS = {
     "schema",
     "id",
@@ -132,7 +134,7 @@ def validate(document: Any) -> dict[str, Any]:
         isinstance(year, int) and not isinstance(year, bool) and 1990 <= year <= 2200
     ):
         fail(["year"], "must be a year between 1990 and 2200")
-    if "status" in document and document["status"] not in Status.values:
+    if "status" in document and document["status"] not in STATUSES:
         fail(["status"], f"must be one of {', '.join(Status.values)}")
     for key in ("created_at", "appointment"):
         value = document.get(key)
