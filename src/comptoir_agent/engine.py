@@ -28,10 +28,10 @@ from comptoir_agent.planner import RED, Action, Context, Decision, Options, Plan
 from comptoir_agent.protocol import (
     MAX_BULK_DOSSIERS,
     MAX_FEED_PAGE,
-    chunked,
     digest_of_canonical,
     encode_push,
     next_rev,
+    tapered,
 )
 from comptoir_agent.state import (
     EXIT_ATTENTION,
@@ -50,6 +50,9 @@ PUSH_AHEAD = True
 # Group pushes in flight together, each on its own connection (with two groups too: the
 # last one does not wait for the first one's answer).
 PUSHES_IN_FLIGHT = 2
+# The smallest group pushed on its own (see `protocol.tapered`): below, a push costs
+# more in round trips than it saves in waiting.
+PUSH_LEAST = 100
 
 
 @dataclass
@@ -533,10 +536,12 @@ class SyncPass:
     def _push(self, ids: list[str]) -> list[str]:
         """Upload the missing blobs, then push; returns the ids to fetch back (renumbered).
 
-        Dossiers go by groups of MAX_BULK_DOSSIERS: a group's files, then the group
-        itself. With several groups, a group's push travels on its own connection while
-        the next group's files go up, PUSHES_IN_FLIGHT at most (the hub checks one while
-        it writes the other); the answers are recorded in order as they come.
+        Dossiers go by groups of at most MAX_BULK_DOSSIERS, smaller towards the end (the
+        last group's push is what the pass waits for once its files are up): a group's
+        files, then the group itself. With several groups, a group's push travels on its
+        own connection while the next group's files go up, PUSHES_IN_FLIGHT at most (the
+        hub checks one while it writes the other); the answers are recorded in order as
+        they come.
         """
         from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -551,7 +556,7 @@ class SyncPass:
             canonical[ident] = dossier.canonical
         # In the scan's order, the early sending's: the first group's files are up first.
         ordered = sorted(ready.items(), key=lambda pair: pair[1].path)
-        groups = list(chunked(ordered, MAX_BULK_DOSSIERS))
+        groups = list(tapered(ordered, MAX_BULK_DOSSIERS, PUSH_LEAST))
         ahead = len(groups) > 1 and PUSH_AHEAD
         pushers = min(PUSHES_IN_FLIGHT, len(groups)) if ahead else 0
         pusher = ThreadPoolExecutor(max_workers=pushers) if pushers else None

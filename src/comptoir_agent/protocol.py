@@ -105,6 +105,20 @@ def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def tapered(items: Sequence[Any], size: int, least: int) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of at most `size` items, each half of what is left (at least
+    `least`, or all that is left when less would remain): 1,000 in slices of 500 give
+    500, 250, 125 and 125. The last slices are small, so is what waits for the last."""
+    start = 0
+    while start < len(items):
+        left = len(items) - start
+        take = min(size, max(least, -(-left // 2)))
+        if left - take < least:
+            take = min(size, left)
+        yield items[start : start + take]
+        start += take
+
+
 @dataclass(frozen=True)
 class BlobHeader:
     sha256: str

@@ -20,6 +20,7 @@ from comptoir_agent.protocol import (
     parse_batch_header,
     rev_digest,
     rev_generation,
+    tapered,
     with_manifest,
 )
 
@@ -127,3 +128,25 @@ def test_a_push_body_is_the_json_of_its_items_with_their_documents_as_given(item
     documents = {item["id"]: canonical_json(item["document"]) for item in items}
     body = encode_push(items, documents)
     assert json.loads(body) == {"dossiers": items}
+
+
+def test_tapered_slices_get_smaller_towards_the_end():
+    def sizes(count: int) -> list[int]:
+        return [len(part) for part in tapered(list(range(count)), 500, 100)]
+
+    assert sizes(1000) == [500, 250, 125, 125]
+    assert sizes(2000) == [500, 500, 500, 250, 125, 125]
+    assert sizes(600) == [300, 150, 150]
+    assert sizes(150) == [150]  # fewer than twice the least: one slice
+    assert sizes(10) == [10]
+    assert sizes(0) == []
+
+
+@given(st.integers(0, 5000), st.integers(1, 600), st.integers(1, 600))
+def test_tapered_keeps_every_item_once_in_order_within_bounds(count, size, least):
+    items = list(range(count))
+    parts = [list(part) for part in tapered(items, size, least)]
+    assert [item for part in parts for item in part] == items
+    assert all(0 < len(part) <= size for part in parts)
+    # only the last slice may be under the least (when the least is over the size)
+    assert all(len(part) >= min(least, size) for part in parts[:-1])
