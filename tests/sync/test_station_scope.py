@@ -556,3 +556,22 @@ def test_a_station_that_sees_everything_pays_no_query_for_it(
     with django_assert_num_queries(1):
         assert services.missing_for(found, hashes) == [sha(b"ailleurs")]
     assert not StationBlob.objects.filter(station=found).exists()
+
+
+def test_a_station_call_joins_its_organisation_and_member_once(people, station):
+    """The token's lookup brings the member, the organisation and its plan: the station
+    is read on its own, and nothing is fetched again on the way."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    station.get("changes", data={"since": 0})  # last use and last seen: written once
+    with CaptureQueriesContext(connection) as asked:
+        response = station.get("changes", data={"since": 0})
+    assert response.status_code == 200, response.content
+    tables = [
+        q["sql"].split(" FROM ", 1)[1].split(" ", 1)[0] for q in asked if " FROM " in q["sql"]
+    ]
+    station_reads = [q["sql"] for q in asked if q["sql"].startswith('SELECT "sync_station"')]
+    assert len(station_reads) == 1 and "JOIN" not in station_reads[0]
+    assert tables.count('"core_organization"') == 0, tables
+    assert tables.count('"core_membership"') == 0, tables

@@ -235,18 +235,21 @@ def request_reread(station: Station, *, actor: User | None) -> int:
 
 
 def station_for(token: ApiToken | None) -> Station:
-    station = (
-        Station.objects.select_related("organization__plan", "membership__user")
-        .filter(token=token, revoked_at__isnull=True)
-        .first()
-        if token is not None
-        else None
-    )
+    """The station of `token`, with its organisation and member: those the token came
+    with (`tokens.find_token` loaded them), not joined again at every call."""
+    found = Station.objects.filter(token=token, revoked_at__isnull=True)[:1] if token else ()
+    station = next(iter(found), None)
     if station is None:
         raise Forbidden(
             _("This call needs a station token: pair the station with `comptoir-agent pair`."),
             code="station_token_required",
         )
+    assert token is not None
+    member = token.membership
+    if station.membership_id == member.pk:
+        station.membership = member
+    if station.organization_id == member.organization_id:
+        station.organization = member.organization
     now = timezone.now()
     if station.last_seen_at is None or now - station.last_seen_at > SEEN_GRANULARITY:
         Station.objects.filter(pk=station.pk).update(last_seen_at=now)
