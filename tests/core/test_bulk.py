@@ -45,6 +45,26 @@ def test_rows_take_the_fields_defaults_like_the_orm(people):
     assert documents[2].file.name == f"blobs/{sha(2)}" and documents[2].size == 12
 
 
+def test_a_column_some_rows_leave_out_takes_its_default_in_those_rows_only(people):
+    dossier = a_dossier(people)
+    org = dossier.organization
+    gone = timezone.now() - timedelta(days=2)
+    base = {"organization_id": org.pk, "dossier_id": dossier.pk, "size": 1}
+    insert_rows(
+        Document,
+        [
+            {**base, "name": "a.pdf", "sha256": sha(1), "source": "station:PC", "removed_at": gone},
+            {**base, "name": "b.pdf", "sha256": sha(2)},
+            {**base, "name": "c.pdf", "sha256": sha(3), "kind": Document.Kind.PHOTO},
+        ],
+    )
+    found = {d.name: d for d in Document.objects.filter(dossier=dossier)}
+    assert found["a.pdf"].source == "station:PC" and found["a.pdf"].removed_at == gone
+    assert found["b.pdf"].source == "" and found["b.pdf"].removed_at is None
+    assert found["b.pdf"].kind == Document.Kind.OTHER and found["c.pdf"].kind == Document.Kind.PHOTO
+    assert found["c.pdf"].removed_at is None and found["c.pdf"].source == ""
+
+
 def test_json_and_dates_are_stored_as_the_orm_reads_them(people):
     dossier = a_dossier(people)
     document = {"id": str(dossier.public_id), "nested": {"é": [1, 2]}}

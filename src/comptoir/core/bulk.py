@@ -126,11 +126,15 @@ class Insert:
         # Column by column (one loop per column, none per value for the plain ones), then
         # zipped into rows: for 10,000 rows this is a fraction of a loop over each value.
         self.values: list[list[Any]] = []
+        # The columns every row gives, and those some row gives (set operations, in C:
+        # not a test per row and column)
+        every = set(rows[0]).intersection(*rows[1:]) if rows else set()
+        some = set().union(*rows)
         for attname, prepare, default, per_row, prepared in columns:
-            if all(attname in row for row in rows):
+            if attname in every:
                 given = [row[attname] for row in rows]
                 self.values.append(given if prepare is _as_is else list(map(prepare, given)))
-            elif not any(attname in row for row in rows) and not per_row:
+            elif attname not in some and not per_row:
                 self.values.append([prepare(default)] * count)
             else:
                 self.values.append(
