@@ -1,9 +1,12 @@
 """Blob files on local storage: written through a temporary name and a rename, with a
-temporary file a crashed process left under the same name replaced, not fatal."""
+temporary file a crashed process left under the same name replaced, not fatal; the new
+blobs of a batch created straight under their name, and what a crash left under a name
+replaced, never kept."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,46 @@ def test_a_stream_cut_short_stores_nothing(db, root):
     assert not blobs.save_piecewise("uploads/y/0000000000000000", _Trickle(data, 700), 6000)
     folder = root / "uploads" / "y"
     assert list(folder.iterdir()) == []  # no chunk, no temporary file
+
+
+def test_new_blobs_of_a_batch_are_created_under_their_name(people, root, monkeypatch):
+    org = a_dossier(people).organization
+    many = {hashlib.sha256(b"n%d" % n).hexdigest(): b"n%d" % n * 50 for n in range(30)}
+
+    def no_temporary(_folder: str) -> str:
+        raise AssertionError("a new blob went through a temporary file")
+
+    monkeypatch.setattr(blobs, "_part_name", no_temporary)
+    blobs.put_many(org, many)
+    for sha, data in many.items():
+        assert (root / blob_path(org, sha)).read_bytes() == data
+
+
+def test_what_a_crash_left_under_a_name_is_replaced(people, root):
+    """A process killed while it wrote a blob straight under its name left part of it
+    there, without a row: the next writer of that blob, whichever way, replaces it."""
+    org = a_dossier(people).organization
+    data = {kind: b"%s complete bytes" % kind.encode() for kind in ("many", "bytes", "stream")}
+    shas = {kind: hashlib.sha256(value).hexdigest() for kind, value in data.items()}
+    for kind, sha in shas.items():
+        path = root / blob_path(org, sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data[kind][:5])  # the part a crash left
+    blobs.put_many(org, {shas["many"]: data["many"]})
+    blobs.put_bytes(org, shas["bytes"], data["bytes"])
+    blobs.put_stream(org, shas["stream"], io.BytesIO(data["stream"]))
+    for kind, sha in shas.items():
+        assert (root / blob_path(org, sha)).read_bytes() == data[kind], kind
+    assert list(root.rglob(".part-*")) == []
+
+
+def test_a_whole_file_already_under_its_name_is_kept(people, root):
+    org = a_dossier(people).organization
+    data = b"the same bytes"
+    sha = hashlib.sha256(data).hexdigest()
+    path = root / blob_path(org, sha)
+    blobs.put_bytes(org, sha, data)
+    before = path.stat().st_ino
+    blobs.put_bytes(org, sha, data)
+    blobs.put_stream(org, sha, io.BytesIO(data))
+    assert path.stat().st_ino == before and path.read_bytes() == data

@@ -1,8 +1,14 @@
 """Blob bytes in the storage, named by their SHA-256 (see models.blob_path).
 
 Local files by default, any Django storage (S3-compatible) by configuration.
-On a local file system, writes go straight to the final name through a
-temporary file and a rename: a crash never leaves half a blob under a hash.
+
+On a local file system, a blob counts once its row (`Blob`) is recorded, which
+happens after its bytes are written: a name without a row is never read. So
+the blobs of a batch, new to the database, are created straight under their
+name (never over a file: O_EXCL); a name already there is what a crash or a
+concurrent request left, and is replaced through a temporary file and a rename,
+as every other write is. A name kept as it is must have the expected size (a
+crash leaves a shorter file).
 """
 
 from __future__ import annotations
@@ -66,18 +72,17 @@ def _write_local(
     name: str,
     chunks: Iterator[bytes],
     check: Callable[[], bool] | None = None,
-    look: bool = True,
+    keep_size: int | None = None,
 ) -> bool:
     """Write `name` under `root` through a temporary file beside it and a rename.
 
-    Without `check`, a name already there is kept as it is (its content is its name),
-    unless `look` is False (the caller knows it is new: a file left there is replaced
-    by the same bytes, atomically). With `check`, the bytes are always read and the
-    rename happens only when `check()` says yes once they are written; False then,
-    and nothing is left behind.
+    With `keep_size`, a file already there with that many bytes is kept as it is (its
+    content is its name; a shorter one is what a crash left). With `check`, the bytes
+    are always read and the rename happens only when `check()` says yes once they are
+    written; False then, and nothing is left behind.
     """
     final = os.path.join(root, name)
-    if check is None and look and os.path.exists(final):
+    if check is None and keep_size is not None and _size(final) == keep_size:
         return True
     folder = os.path.dirname(final)
     temporary = _part_name(folder)
@@ -101,6 +106,37 @@ def _write_local(
         raise
 
 
+def _size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return None
+
+
+def _create_new(root: str, name: str, data: bytes) -> bool:
+    """Create `name` under `root` with `data`, only if no file has that name (False
+    then, nothing written). A write that fails leaves its part under the name: another
+    request may have replaced it meanwhile, and a name without its row is not read."""
+    final = os.path.join(root, name)
+    try:
+        handle = os.open(final, _CREATE, 0o600)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        try:
+            handle = os.open(final, _CREATE, 0o600)
+        except FileExistsError:
+            return False
+    except FileExistsError:
+        return False
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+    finally:
+        os.close(handle)
+    return True
+
+
 def exists(org: Organization, sha256: str) -> bool:
     return bool(default_storage.exists(blob_path(org, sha256)))
 
@@ -109,7 +145,7 @@ def put_bytes(org: Organization, sha256: str, data: bytes) -> str:
     name = blob_path(org, sha256)
     root = _local_root()
     if root is not None:
-        _write_local(root, name, iter((data,)))
+        _write_local(root, name, iter((data,)), keep_size=len(data))
     elif not default_storage.exists(name):
         default_storage.save(name, ContentFile(data))
     return name
@@ -117,15 +153,18 @@ def put_bytes(org: Organization, sha256: str, data: bytes) -> str:
 
 def put_many(org: Organization, blobs: dict[str, bytes]) -> None:
     """Store several blobs (sha256: bytes) the database does not have, each as
-    `put_bytes` would; on local files without first looking for each name (a stat per
-    blob is a third of writing thousands of small ones)."""
+    `put_bytes` would; on local files each created straight under its name, without
+    first looking for it (a stat, a temporary name and a rename per blob were half of
+    writing thousands of small ones): see the module's docstring."""
     root = _local_root()
     if root is None:
         for sha256, data in blobs.items():
             put_bytes(org, sha256, data)
         return
     for sha256, data in blobs.items():
-        _write_local(root, blob_path(org, sha256), iter((data,)), look=False)
+        name = blob_path(org, sha256)
+        if not _create_new(root, name, data):  # left by a crash, or being written
+            _write_local(root, name, iter((data,)))
 
 
 def put_checked(org: Organization, sha256: str, chunks: Iterator[bytes]) -> bool:
@@ -447,7 +486,9 @@ def put_stream(org: Organization, sha256: str, stream: BinaryIO) -> str:
     stream.seek(0)
     root = _local_root()
     if root is not None:
-        _write_local(root, name, iter(lambda: stream.read(CHUNK), b""))
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(0)
+        _write_local(root, name, iter(lambda: stream.read(CHUNK), b""), keep_size=size)
     elif not default_storage.exists(name):
         default_storage.save(name, File(stream))
     stream.seek(0)
