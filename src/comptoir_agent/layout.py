@@ -96,15 +96,25 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
     return sha, size
 
 
-def hash_and_keep(path: str | os.PathLike[str], keep: int) -> tuple[str, int, bytes | None]:
+def hash_and_keep(
+    path: str | os.PathLike[str], keep: int, expected: int = -1
+) -> tuple[str, int, bytes | None]:
     """`hash_file`, and the bytes hashed when the file holds at most `keep` bytes (None
-    otherwise): exactly what the hash vouches for, whatever happens to the file next."""
+    otherwise): exactly what the hash vouches for, whatever happens to the file next.
+
+    `expected`, the size the listing saw, sizes the reads: a read asks for one byte
+    more than that (up to 1 MiB), not for 1 MiB. os.read makes a buffer of the size
+    asked for, and one of 1 MiB for a file of 8 KiB cost more than the rest of reading
+    it (tree A, 10,000 files: 0.24 s against 0.06 s). The file is still read to its
+    end, whatever its size now.
+    """
     digest = hashlib.sha256()
     size = 0
     kept: list[bytes] | None = [] if keep > 0 else None
+    step = HASH_READ_SIZE if expected < 0 else min(HASH_READ_SIZE, expected + 1)
     fd = os.open(path, _READ_FLAGS)
     try:
-        while chunk := os.read(fd, HASH_READ_SIZE):
+        while chunk := os.read(fd, step):
             digest.update(chunk)
             size += len(chunk)
             if kept is not None:
@@ -395,15 +405,17 @@ def _hash_pending(
 
     submitted: deque[list[_Job]] = deque()
 
-    def path_lists() -> Iterator[tuple[list[str], bool] | None]:
+    def path_lists() -> Iterator[tuple[list[tuple[str, int]], bool] | None]:
         for group in _grouped(jobs()):
             if not group:
                 yield None  # nothing to start: take what is hashed
                 continue
             submitted.append(group)
             threaded = sum(stat.size for _item, stat in group) >= THREADED_BYTES * len(group)
-            # The workers get plain paths: building them there measured slower.
-            yield [os.path.join(item.folder, stat.name) for item, stat in group], threaded
+            # The workers get plain paths (building them there measured slower) and the
+            # sizes listed, which size the reads.
+            files = [(os.path.join(item.folder, stat.name), stat.size) for item, stat in group]
+            yield files, threaded
 
     paths = path_lists()
     first = next((each for each in paths if each is not None), None)
@@ -542,13 +554,16 @@ def _grouped(jobs: Iterable[_Job | None]) -> Iterator[list[_Job]]:
         yield group
 
 
-def _hash_group(paths: list[str], keep: int = 0) -> list[tuple[str | None, str, bytes | None]]:
-    """(sha256, "", bytes kept) or (None, why it could not be read, None) for each path,
-    in order; the bytes of a file of at most `keep` bytes are kept (see hash_and_keep)."""
+def _hash_group(
+    files: list[tuple[str, int]], keep: int = 0
+) -> list[tuple[str | None, str, bytes | None]]:
+    """(sha256, "", bytes kept) or (None, why it could not be read, None) for each
+    (path, size listed), in order; the bytes of a file of at most `keep` bytes are kept
+    (see hash_and_keep)."""
     done: list[tuple[str | None, str, bytes | None]] = []
-    for path in paths:
+    for path, expected in files:
         try:
-            sha, _, data = hash_and_keep(path, keep)
+            sha, _, data = hash_and_keep(path, keep, expected)
         except OSError as exc:
             done.append((None, str(exc), None))
             continue

@@ -28,6 +28,37 @@ def _job(size: int, name: str = "f") -> tuple[Any, FileStat]:
     return (None, FileStat(name, size, 0))
 
 
+@pytest.mark.parametrize("listed", [0, 1, 4095, 4096, 4097, 3 * 1024 * 1024, -1])
+@pytest.mark.parametrize("actual", [0, 4096, 3 * 1024 * 1024 + 7])
+def test_a_file_is_hashed_whole_whatever_size_the_listing_saw(tmp_path, listed, actual):
+    """The listed size only sizes the reads: a file grown or shrunk since is read to
+    its end, and the bytes kept are exactly those hashed."""
+    data = os.urandom(actual)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    sha, size, kept = layout.hash_and_keep(path, 4 * 1024 * 1024, listed)
+    assert (sha, size, kept) == (hashlib.sha256(data).hexdigest(), actual, data)
+    assert layout.hash_and_keep(path, 0, listed) == (sha, actual, None)
+
+
+def test_a_small_file_is_read_with_a_buffer_of_its_size(tmp_path, monkeypatch):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 8192)
+    asked: list[int] = []
+    real = os.read
+
+    def read(fd: int, count: int) -> bytes:
+        asked.append(count)
+        return real(fd, count)
+
+    monkeypatch.setattr(layout.os, "read", read)
+    layout.hash_and_keep(path, 0, 8192)
+    assert asked == [8193, 8193]  # not 1 MiB: the buffer is made at the size asked
+    asked.clear()
+    layout.hash_and_keep(path, 0)  # size unknown: by the MiB
+    assert asked == [layout.HASH_READ_SIZE] * 2
+
+
 def test_small_files_are_grouped_and_big_ones_alone():
     small = [_job(8 * 1024, f"s{i}") for i in range(150)]
     groups = layout._job_groups(small)
@@ -96,10 +127,10 @@ def test_an_unreadable_file_marks_its_dossier_only(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     real = layout.hash_and_keep
 
-    def flaky(path: Any, keep: int) -> tuple[str, int, bytes | None]:
+    def flaky(path: Any, keep: int, expected: int = -1) -> tuple[str, int, bytes | None]:
         if os.fspath(path).endswith("2026-00101/page-010.jpg"):
             raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real(path, keep)
+        return real(path, keep, expected)
 
     monkeypatch.setattr(layout, "hash_and_keep", flaky)
     sizes: list[int] = []
