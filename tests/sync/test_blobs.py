@@ -402,3 +402,40 @@ def test_a_file_left_under_a_new_blobs_name_is_replaced_by_the_batchs_bytes(stat
     assert left.read_bytes() == data
     assert b"".join(station.get(f"blobs/{sha(data)}").streaming_content) == data
     assert [p.name for p in stored_files(storage)] == [sha(data)]  # no temporary file left
+
+
+def test_batches_read_into_the_kept_buffer_store_their_own_bytes(station, storage):
+    """Files are written straight from the buffer a batch is read into, which the next
+    batch reuses: each stored file still holds its own bytes, after both batches."""
+    from comptoir.dossiers import blobs
+
+    first = [bytes([index]) * 300_000 for index in range(1, 8)]  # 2.1 MB: a kept buffer
+    second = [bytes([index]) * 250_000 for index in range(101, 110)]
+    assert blobs.SCRATCH_SIZE // 8 < sum(map(len, first)) <= blobs.SCRATCH_SIZE
+    for files in (first, second):
+        assert station.batch(files).status_code == 200
+    org = Organization.objects.get(slug=station.org)
+    from comptoir.dossiers.models import blob_path
+
+    for data in first + second:
+        assert (storage / blob_path(org, sha(data))).read_bytes() == data
+    assert len(stored_files(storage)) == len(first) + len(second)
+
+
+def test_a_batch_goes_to_a_storage_other_than_local_files(station, settings):
+    """With S3-compatible storage (any Django storage), a batch's files are saved whole
+    through the storage API."""
+    from django.core.files.storage import default_storage
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    files = [b"%PDF " + bytes([index]) * 200_000 for index in range(8)]
+    assert station.batch(files).status_code == 200
+    org = Organization.objects.get(slug=station.org)
+    from comptoir.dossiers.models import blob_path
+
+    for data in files:
+        with default_storage.open(blob_path(org, sha(data))) as handle:
+            assert handle.read() == data

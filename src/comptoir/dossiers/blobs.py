@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from django.core.files.base import ContentFile, File
@@ -70,7 +70,7 @@ def _create(temporary: str, folder: str) -> int:
 def _write_local(
     root: str,
     name: str,
-    chunks: Iterator[bytes],
+    chunks: Iterator[bytes | memoryview],
     check: Callable[[], bool] | None = None,
     keep_size: int | None = None,
 ) -> bool:
@@ -113,7 +113,7 @@ def _size(path: str) -> int | None:
         return None
 
 
-def _create_new(root: str, name: str, data: bytes) -> bool:
+def _create_new(root: str, name: str, data: bytes | memoryview) -> bool:
     """Create `name` under `root` with `data`, only if no file has that name (False
     then, nothing written). A write that fails leaves its part under the name: another
     request may have replaced it meanwhile, and a name without its row is not read."""
@@ -141,17 +141,17 @@ def exists(org: Organization, sha256: str) -> bool:
     return bool(default_storage.exists(blob_path(org, sha256)))
 
 
-def put_bytes(org: Organization, sha256: str, data: bytes) -> str:
+def put_bytes(org: Organization, sha256: str, data: bytes | memoryview) -> str:
     name = blob_path(org, sha256)
     root = _local_root()
     if root is not None:
         _write_local(root, name, iter((data,)), keep_size=len(data))
     elif not default_storage.exists(name):
-        default_storage.save(name, ContentFile(data))
+        default_storage.save(name, ContentFile(bytes(data)))
     return name
 
 
-def put_many(org: Organization, blobs: dict[str, bytes]) -> None:
+def put_many(org: Organization, blobs: Mapping[str, bytes | memoryview]) -> None:
     """Store several blobs (sha256: bytes) the database does not have, each as
     `put_bytes` would; on local files each created straight under its name, without
     first looking for it (a stat, a temporary name and a rename per blob were half of
