@@ -39,7 +39,29 @@ def dossier_schema() -> dict[str, Any]:
 
 @functools.cache
 def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    r"""A schema's pattern (ECMA-262, as JSON Schema says) as a Python pattern: there `$`
+    is the end of the text, where Python's `$` also matches before a final line break
+    ("2026-00042\n" would pass `^[^/]+$`). So `$` outside a class becomes `\Z`."""
+    return re.compile(_ecma_ends(pattern))
+
+
+def _ecma_ends(pattern: str) -> str:
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append("\\Z")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def validate_dossier(doc: Any) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 from comptoir_agent.client import HubClient
 from comptoir_agent.files import move_to_trash, write_json
 
-SECTION_NAME = re.compile(r"^[a-z0-9_-]{1,50}$")
+SECTION_NAME = re.compile(r"^[a-z0-9_-]{1,50}\Z")
 DROPDOWNS = "dropdowns"
 
 

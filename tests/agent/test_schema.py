@@ -184,3 +184,47 @@ def test_the_compiled_check_never_accepts_what_the_walk_refuses_or_cannot_read(s
     for value in [*ODD_VALUES, {"a": 1}, float("nan")]:
         if check(value):
             assert validate(value, schema) == []
+
+
+ENDED = ["2026-00042\n", "a" * 64 + "\n", "3f2b8c1e-7a4d-4e9b-9c55-0d1e2f3a4b5c\n", "dpe\n"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("number", "2026-00042\n"),
+        ("id", "3f2b8c1e-7a4d-4e9b-9c55-0d1e2f3a4b5c\n"),
+        ("missions", ["dpe\n"]),
+        ("property.surface", "48.50\n"),
+        ("files", [dict(FILE, sha256="a" * 64 + "\n")]),
+        ("files", [dict(FILE, name="rapport.pdf\n")]),
+    ],
+)
+def test_a_value_ending_in_a_line_break_does_not_match_a_pattern(path, value):
+    """In a schema's pattern (ECMA-262), `$` is the end of the text: Python's `$` would
+    also match before a final line break."""
+    assert validate_dossier(changed(path, value)) != []
+
+
+def test_an_independent_validator_agrees_on_every_mutation():
+    """jsonschema-rs (another implementation of JSON Schema) accepts and refuses the same
+    documents, trailing line breaks included."""
+    import jsonschema_rs
+
+    from comptoir_agent.schema import dossier_schema
+
+    independent = jsonschema_rs.validator_for(dossier_schema(), validate_formats=True)
+    count = 0
+    mutations = list(_mutations())
+    for path in _paths(EXAMPLE):
+        for value in ENDED:
+            doc = copy.deepcopy(EXAMPLE)
+            target = doc
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = value
+            mutations.append((path, value, doc))
+    for path, value, doc in mutations:
+        assert (validate_dossier(doc) == []) == independent.is_valid(doc), (path, value)
+        count += 1
+    assert count > 1000

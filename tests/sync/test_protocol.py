@@ -296,3 +296,15 @@ def test_fetch_names_the_revision_whose_document_it_sends_when_a_write_lands_bet
     assert pushed and pushed[0]["status"] == "accepted"
     assert fetched["rev"] == pushed[0]["rev"]
     assert fetched["document"] == newer
+
+
+def test_a_file_hash_ending_in_a_line_break_is_invalid_not_missing(station):
+    """`…\\n` is not a SHA-256: the item is refused as invalid, naming the field, and
+    nothing is written (it used to be taken for a file the hub lacks)."""
+    assert station.batch([b"%PDF rapport"]).status_code == 200
+    doc = document(files=[b"%PDF rapport"])
+    doc["files"][0]["sha256"] += "\n"
+    result = station.push(item(doc)).json()["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "invalid")
+    assert result["details"]["errors"][0]["loc"] == ["files", 0, "sha256"]
+    assert not Dossier.objects.filter(public_id=doc["id"]).exists()

@@ -49,7 +49,7 @@ PROFILE_FIELDS = [
     "agenda_color",
 ]
 AUDITED_FIELDS = ["role", "login", "email", *PROFILE_FIELDS]
-LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{1,149}$")
+LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{1,149}\Z")
 
 
 def setup_url(secret: str) -> str:

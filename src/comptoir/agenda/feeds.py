@@ -60,7 +60,7 @@ FEED_FIELDS = (
     "membership__organization__name",
     "membership__organization__slug",
 )
-TOKEN_RE = re.compile(r"^([0-9a-f]{32})([0-9a-f]{32})$")
+TOKEN_RE = re.compile(r"^([0-9a-f]{32})([0-9a-f]{32})\Z")
 
 
 # --- the secret address -------------------------------------------------------------

@@ -13,9 +13,9 @@ from stdnum.exceptions import ValidationError as NumberError
 from stdnum.fr import siren as fr_siren
 from stdnum.fr import siret as fr_siret
 
-NAF_PATTERN = re.compile(r"^(\d{2})\.?(\d{2})([A-Z])$")
-JOURNAL_PATTERN = re.compile(r"^[A-Z0-9]{1,6}$")
-ACCOUNT_PATTERN = re.compile(r"^[A-Z0-9]{1,10}$")
+NAF_PATTERN = re.compile(r"^(\d{2})\.?(\d{2})([A-Z])\Z")
+JOURNAL_PATTERN = re.compile(r"^[A-Z0-9]{1,6}\Z")
+ACCOUNT_PATTERN = re.compile(r"^[A-Z0-9]{1,10}\Z")
 
 
 class InvalidIdentifier(ValueError):

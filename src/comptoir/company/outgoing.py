@@ -40,7 +40,7 @@ SMTP_FIELDS = ["host", "port", "security", "username", "from_email", "from_name"
 # "Send a test" waits for the answer in the request: a connection that hangs
 # (a firewall dropping packets) must not hold the page longer than this.
 TEST_TIMEOUT_SECONDS = 10
-HOST_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^\[[0-9A-Fa-f:.]+\]$")
+HOST_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})\Z|^\[[0-9A-Fa-f:.]+\]\Z")
 
 
 def settings_for(org: Organization, membership: Membership | None = None) -> SmtpSettings | None:

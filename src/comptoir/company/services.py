@@ -87,7 +87,7 @@ DEVICE_FIELDS = [
     "notes",
     "is_active",
 ]
-TARIFF_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,29}$")
+TARIFF_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,29}\Z")
 MAX_PRICE = Decimal("99999999.99")
 
 # Other apps say why a tariff must be kept (billing: "used on quote D-2026-0012").

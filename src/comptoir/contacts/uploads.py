@@ -26,7 +26,7 @@ from comptoir.core.models import Membership
 
 ROOT = "contact-imports"
 KEEP = timedelta(days=1)
-_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}\Z")
 
 
 @dataclass(frozen=True)

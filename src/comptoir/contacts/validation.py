@@ -95,7 +95,7 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 _FOUR_DIGITS = re.compile(r"[0-9]{4}")
 _FIVE_DIGITS = re.compile(r"[0-9]{5}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-_PHONE_CHARS = re.compile(r"^[0-9+()./\s-]+$")
+_PHONE_CHARS = re.compile(r"^[0-9+()./\s-]+\Z")
 
 
 def phone_digits(value: str) -> str:

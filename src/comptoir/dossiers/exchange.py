@@ -39,10 +39,10 @@ from comptoir.dossiers.models import (
 )
 
 SCHEMA_VERSION = 1
-HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-MISSION_RE = re.compile(r"^[a-z0-9_-]{1,30}$")
-SURFACE_RE = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
+HASH_RE = re.compile(r"^[0-9a-f]{64}\Z")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+MISSION_RE = re.compile(r"^[a-z0-9_-]{1,30}\Z")
+SURFACE_RE = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 PROPERTY_TYPES = {"", *Dossier.PropertyType.values}
 # Once: a choices enum builds its `values` list anew at each use (thousands per push).

@@ -18,7 +18,7 @@ from comptoir.dossiers.models import Dossier
 from comptoir.expenses.models import Receipt, Trip, Vehicle
 
 PAGE_SIZE = 50
-MONTH = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])$")  # 2000 to 2099, as dates are
+MONTH = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])\Z")  # 2000 to 2099, as dates are
 
 
 def parse_month(text: str | None) -> tuple[int, int] | None:

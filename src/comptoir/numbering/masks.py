@@ -21,7 +21,7 @@ from comptoir.numbering.models import Kind, Reset
 YEAR, SHORT_YEAR, MONTH, DAY, OPERATOR, COUNTER = "%AAAA%", "%AA%", "%MM%", "%JJ%", "%OPE%", "%N%"
 CODES = (YEAR, SHORT_YEAR, MONTH, DAY, OPERATOR, COUNTER)
 CODE_PATTERN = re.compile(r"%(AAAA|AA|MM|JJ|OPE|N)%")
-LITERAL_PATTERN = re.compile(r"^[A-Za-z0-9._-]*$")
+LITERAL_PATTERN = re.compile(r"^[A-Za-z0-9._-]*\Z")
 
 MAX_NUMBER_LENGTH = 30  # Dossier.number and IssuedNumber.number
 MAX_MASK_LENGTH = 40

@@ -473,7 +473,7 @@ def blobs_fetch(request: HttpRequest, station: Station, payload: HashesIn) -> Ht
     return response
 
 
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)\Z")
 
 
 @router.get(

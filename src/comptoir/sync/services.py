@@ -66,8 +66,8 @@ MAX_BATCH_BLOB = 4 * 1024 * 1024
 CHUNK_SIZE = 16 * 1024 * 1024
 MAX_CHUNK = 16 * 1024 * 1024
 MAX_BLOB = 4 * 1024 * 1024 * 1024
-HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-REV_RE = re.compile(r"^[1-9][0-9]{0,8}-[0-9a-f]{32}$")
+HASH_RE = re.compile(r"^[0-9a-f]{64}\Z")
+REV_RE = re.compile(r"^[1-9][0-9]{0,8}-[0-9a-f]{32}\Z")
 SEEN_GRANULARITY = timedelta(minutes=1)
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
@@ -1594,7 +1594,7 @@ def _upload_gone() -> NotFound:
     return NotFound(_("Upload not found (it may have expired): start it again."))
 
 
-CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)\Z")
 
 
 def put_chunk(

@@ -32,7 +32,7 @@ from comptoir.webdav.base import (
 from comptoir.webdav.models import SpaceEntry
 
 Environ = dict[str, Any]
-MEMBER_SEGMENT = re.compile(r"^[0-9a-f]{32}$")
+MEMBER_SEGMENT = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 def may_use_space(environ: Environ) -> bool:
