@@ -104,6 +104,7 @@ def test_malformed_bodies_answer_422(people):
         {"sections": {"dropdowns": {}}, "version": 3},
         ["sections"],
         {"sections": {"dropdowns": {"pieces": {"label": "P\x00"}}}},
+        b'{"sections": {"dropdowns": {"pieces": {"label": "P\\ud800"}}}}',  # half a character
     ):
         with nothing_changes():
             response = push(client, body)

@@ -23,7 +23,7 @@ from comptoir.accounts.models import acting_user
 from comptoir.bundles import services
 from comptoir.bundles.models import SettingsBundle
 from comptoir.bundles.sections import SECTIONS
-from comptoir.core.api_base import ErrorOut, InSchema, OutSchema, org_endpoint
+from comptoir.core.api_base import ErrorOut, InSchema, OutSchema, org_endpoint, refuse_unstorable
 from comptoir.core.errors import Forbidden
 from comptoir.core.models import Membership
 from comptoir.core.roles import Action, Resource
@@ -111,22 +111,6 @@ def _readable(member: Membership, name: str) -> bool:
     return needed is None or member.can(*needed)
 
 
-def _refuse_nul(value: Any, where: list[str | int]) -> None:
-    """PostgreSQL cannot store U+0000: refused anywhere in the body, as everywhere else."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise NinjaValidationError(
-                [{"loc": where, "msg": _("The character U+0000 is not allowed.")}]
-            )
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(key, where)
-            _refuse_nul(item, [*where, key])
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_nul(item, [*where, index])
-
-
 def _read_body(request: HttpRequest) -> dict[str, Any]:
     limit = services.MAX_BUNDLE_BYTES
     try:
@@ -144,7 +128,7 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
         raise NinjaValidationError(
             [{"loc": ["body"], "msg": _("The body is not valid JSON.")}]
         ) from None
-    _refuse_nul(data, ["body"])
+    refuse_unstorable(data, ["body"])  # as everywhere else
     try:
         payload = SettingsPushIn.model_validate(data)
     except PydanticValidationError as exc:

@@ -9,6 +9,7 @@ checks the role matrix (403), before the handler runs with the membership.
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -113,18 +114,21 @@ class StrictParser(Parser):
     """Ninja's JSON and query-string reading, refusing what no field can hold.
 
     - U+0000 anywhere (PostgreSQL cannot store it in text: it was a 500 there);
+    - a lone surrogate (`"\\ud800"` in JSON: half of a pair, no character at all), which
+      no database and no file name can take (it was a 500 wherever the text was encoded);
     - a query parameter given twice when it takes one value (Ninja kept the last one):
       the values are passed on as a list, which the field's validation refuses.
-    Both answer 422 `invalid_input`.
+    All answer 422 `invalid_input`, naming where the text is.
     """
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         data = super().parse_body(request)
-        # JSON carries U+0000 only as the escape \u0000 (a raw control character is not
-        # valid in a string): a body without it needs no walk (thousands of values in a
-        # station's push).
-        if b"\\u0000" in request.body:
-            _refuse_nul(data, "body")
+        # JSON carries both only as escapes (a raw control character is not valid in a
+        # string, a raw surrogate is not UTF-8): a body without them needs no walk
+        # (thousands of values in a station's push).
+        body = request.body
+        if b"\\u" in body and _SUSPECT_ESCAPE.search(body):
+            refuse_unstorable(data, ["body"])
         return data
 
     def parse_querydict(
@@ -134,23 +138,36 @@ class StrictParser(Parser):
         for key in data:
             values = data.getlist(key)
             result[key] = values if key in list_fields or len(values) > 1 else values[0]
-            _refuse_nul([key, *values], f"query.{key}")
+            refuse_unstorable([key, *values], ["query", key])
         return result
 
 
-def _refuse_nul(value: Any, where: str) -> None:
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def refuse_unstorable(value: Any, loc: list[str | int]) -> None:
+    """Refuse (422) a text no database can store, anywhere in `value` (keys too), naming
+    where it is: U+0000, or a lone surrogate."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise NinjaValidationError(
-                [{"loc": where.split("."), "msg": _("The character U+0000 is not allowed.")}]
-            )
-    elif isinstance(value, dict):
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return
+        if found.group() == "\x00":
+            message = _("The character U+0000 is not allowed.")
+        else:
+            message = _(
+                "The text holds half of a character (lone surrogate U+%(code)s): "
+                "it is not valid Unicode."
+            ) % {"code": f"{ord(found.group()):04X}"}
+        raise NinjaValidationError([{"loc": loc, "msg": message}])
+    if isinstance(value, dict):
         for key, item in value.items():
-            _refuse_nul(key, where)
-            _refuse_nul(item, f"{where}.{key}")
+            refuse_unstorable(key, loc)
+            refuse_unstorable(item, [*loc, key])
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_nul(item, f"{where}.{index}")
+            refuse_unstorable(item, [*loc, index])
 
 
 class ErrorOut(Schema):
