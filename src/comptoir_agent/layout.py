@@ -32,6 +32,7 @@ from comptoir_agent.protocol import (
     MAX_BATCH_BLOB,
     canonical_json,
     digest_of_canonical,
+    lone_surrogate,
     with_entries,
 )
 from comptoir_agent.schema import validate_dossier
@@ -179,6 +180,13 @@ class _Pending:
             self.parsed = json.loads(self.raw)
         except (ValueError, UnicodeDecodeError) as exc:
             self.parse_error = f"dossier.json n'est pas du JSON valide : {exc}"
+            return
+        where = lone_surrogate(self.raw, self.parsed)
+        if where is not None:
+            self.parse_error = (
+                f"dossier.json : texte invalide dans {where} "
+                "(une moitié de caractère isolée, pas de l'Unicode)"
+            )
 
 
 def signature_of(json_stat: os.stat_result, stats: list[FileStat]) -> str:

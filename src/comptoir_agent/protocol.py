@@ -35,6 +35,38 @@ def canonical_json(doc: Mapping[str, Any]) -> bytes:
     )
 
 
+# Half of a UTF-16 pair, as a JSON escape or as the bytes json.loads lets through.
+_SURROGATE_IN_JSON = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(raw: bytes, parsed: Any) -> str | None:
+    """Where `parsed` (json.loads of `raw`) holds half of a character, a lone surrogate
+    ("client.name"; "(document)" for the top): no UTF-8 text can carry it, so such a
+    document has no canonical bytes. None when there is none (most documents: `raw`
+    shows none, nothing is walked)."""
+    if not _SURROGATE_IN_JSON.search(raw):
+        return None
+    return _find_surrogate(parsed, "")
+
+
+def _find_surrogate(value: Any, where: str) -> str | None:
+    if isinstance(value, str):
+        return (where or "(document)") if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            found = _find_surrogate(key, where) or _find_surrogate(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_surrogate(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def document_digest(doc: Mapping[str, Any]) -> str:
     """The first 32 hex digits of SHA-256 of the canonical document."""
     return digest_of_canonical(canonical_json(doc))

@@ -91,6 +91,43 @@ def test_malformed_dossier_is_reported_and_others_continue(tmp_path):
     assert found["2026/2026-00005"].id == invalid["id"]
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (b'"client": {"name": "A\\ud800"}', "client.name"),  # an escaped half pair
+        (b'"client": {"name": "A\xed\xa0\x80"}', "client.name"),  # its bytes, which json takes
+        (b'"custom_fields": {"\\udc00": "x"}', "custom_fields"),  # in a key
+        (b'"missions": ["dpe", "\\uDBFF"]', "missions[1]"),
+    ],
+)
+def test_half_a_character_makes_its_dossier_red_and_the_scan_goes_on(tmp_path, text, where):
+    """A lone surrogate has no UTF-8 form, so the document no canonical bytes: it was an
+    error that stopped the whole scan."""
+    good = make_doc("2026-00007")
+    write_dossier(tmp_path, good)
+    bad = make_doc("2026-00008")
+    folder = write_dossier(tmp_path, bad)
+    key = text.split(b":", 1)[0].strip(b'"').decode()
+    bad.pop(key, None)
+    raw = json.dumps(bad).encode()
+    (folder / "dossier.json").write_bytes(raw[:-1] + b", " + text + b"}")
+    found = {d.path: d for d in scan(tmp_path, {}, {}).dossiers}
+    assert found["2026/2026-00007"].error is None and found["2026/2026-00007"].digest
+    error = found["2026/2026-00008"].error
+    assert error == (
+        f"dossier.json : texte invalide dans {where} "
+        "(une moitié de caractère isolée, pas de l'Unicode)"
+    )
+
+
+def test_a_whole_pair_escaped_is_one_character(tmp_path):
+    doc = make_doc("2026-00009", client={"name": "Agence \U0001f3e0"})
+    folder = write_dossier(tmp_path, doc)
+    (folder / "dossier.json").write_text(json.dumps(doc), encoding="utf-8")  # "\ud83c\udfe0"
+    [found] = scan(tmp_path, {}, {}).dossiers
+    assert found.error is None and found.doc["client"]["name"] == "Agence \U0001f3e0"
+
+
 def test_control_character_in_a_file_name_makes_the_dossier_red(tmp_path):
     doc = make_doc("2026-00006")
     write_dossier(tmp_path, doc, {"bad\x01name.pdf": b"x"})
