@@ -203,10 +203,12 @@ class SyncPass:
 
     def run(self) -> PassResult:
         try:
-            return self._run()
+            result = self._run()
         finally:
             if self.ahead is not None:
                 self.ahead.abandon()
+        self.journal.flush_hashes()  # what the scan hashed, when no push wrote it already
+        return result
 
     def _run(self) -> PassResult:
         ahead = None
@@ -342,7 +344,8 @@ class SyncPass:
                     self.records[ident] = record
             # Two statements for them all: a first scan records thousands of dossiers.
             self.journal.save_many(changed)
-            self.journal.set_many_hashes(hashes)
+            # Written while the pushes travel, or at the end (`Journal.defer_hashes`)
+            self.journal.defer_hashes(hashes)
             for ident, record in self.records.items():
                 if ident not in seen and record.path is not None:
                     record.path = None
@@ -585,6 +588,7 @@ class SyncPass:
                     done.set_result(self.client.post_encoded(path, body))
                     sent.append((items, done))
             self._early_done()
+            self.journal.flush_hashes()  # while the hub reads the pushes
             refetch: list[str] = []
             for items, answered in sent:
                 answer = answered.result()

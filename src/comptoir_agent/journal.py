@@ -10,6 +10,7 @@ options. Every write is a transaction; the schema version is `user_version`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -155,8 +156,12 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self._migrate()
+        # File hashes to record later (`defer_hashes`), by dossier id
+        self._deferred: dict[str, dict[str, FileHash]] = {}
 
     def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # a cache: hashed again, never in the way
+            self.flush_hashes()
         self.db.close()
 
     def _migrate(self) -> None:
@@ -260,6 +265,7 @@ class Journal:
         self.db.executemany(_UPSERT, [[getattr(r, name) for name in COLUMNS] for r in batch])
 
     def forget(self, dossier_id: str) -> None:
+        self.flush_hashes()
         self.db.execute("DELETE FROM dossiers WHERE id = ?", (dossier_id,))
         self.db.execute("DELETE FROM files WHERE dossier = ?", (dossier_id,))
         self.db.execute("DELETE FROM sent WHERE dossier = ?", (dossier_id,))
@@ -267,6 +273,7 @@ class Journal:
     # file hashes ----------------------------------------------------------
 
     def all_hashes(self) -> dict[str, dict[str, FileHash]]:
+        self.flush_hashes()
         result: dict[str, dict[str, FileHash]] = {}
         for dossier, name, size, mtime_ns, sha in self.db.execute(
             "SELECT dossier, name, size, mtime_ns, sha256 FROM files"
@@ -276,6 +283,7 @@ class Journal:
 
     def hashes(self, dossier_id: str) -> dict[str, FileHash]:
         """One dossier's entry of `all_hashes()` (empty when it has none)."""
+        self.flush_hashes()
         return {
             name: FileHash(size, mtime_ns, sha)
             for name, size, mtime_ns, sha in self.db.execute(
@@ -293,6 +301,29 @@ class Journal:
 
     def set_many_hashes(self, by_dossier: Mapping[str, dict[str, FileHash]]) -> None:
         """Replace the file hashes of several dossiers (three statements, not two each)."""
+        self.flush_hashes()
+        self._write_hashes(by_dossier)
+
+    def defer_hashes(self, by_dossier: Mapping[str, dict[str, FileHash]]) -> None:
+        """`set_many_hashes`, written later: at `flush_hashes`, which any other use of
+        the hashes calls first, or when the journal is closed. The scan's thousands of
+        hashes are so written while the pass waits for the hub (tree A: 30 ms of 10,000
+        rows, which the first push waited for). They are a cache: a pass cut before they
+        are written hashes those files again, and nothing else depends on them."""
+        self._deferred.update(by_dossier)
+
+    def flush_hashes(self) -> None:
+        """Write the deferred hashes now (in the transaction under way, if any)."""
+        if not self._deferred:
+            return
+        pending, self._deferred = self._deferred, {}
+        if self.db.in_transaction:
+            self._write_hashes(pending)
+            return
+        with self.transaction():
+            self._write_hashes(pending)
+
+    def _write_hashes(self, by_dossier: Mapping[str, dict[str, FileHash]]) -> None:
         if not by_dossier:
             return
         self.db.executemany(
@@ -318,6 +349,7 @@ class Journal:
     def files_with_hashes(self, hashes: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """(dossier id, file name) of the local files last seen with each of these
         contents: sha256 → [(dossier id, name)], contents no file holds left out."""
+        self.flush_hashes()
         found: dict[str, list[tuple[str, str]]] = {}
         for dossier, name, sha in self._select_in(
             "SELECT dossier, name, sha256 FROM files WHERE sha256 IN ({marks}) "
@@ -426,9 +458,11 @@ class _HashesByDossier(Mapping[str, dict[str, FileHash]]):
         return found
 
     def __iter__(self) -> Iterator[str]:
+        self.journal.flush_hashes()
         rows = self.journal.db.execute("SELECT DISTINCT dossier FROM files").fetchall()
         return (str(row[0]) for row in rows)
 
     def __len__(self) -> int:
+        self.journal.flush_hashes()
         row = self.journal.db.execute("SELECT COUNT(DISTINCT dossier) FROM files").fetchone()
         return int(row[0])

@@ -225,6 +225,68 @@ def test_journal_roundtrip_and_migrations(tmp_path):
     assert again.checkpoint() == 42
 
 
+def _files_rows(path: Path) -> list[tuple[str, str]]:
+    """What another connection reads of the hash cache (what is on disk)."""
+    with sqlite3.connect(path) as other:
+        return sorted(other.execute("SELECT dossier, name FROM files").fetchall())
+
+
+def test_deferred_hashes_are_written_before_any_use_of_the_cache(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    one = {"a.pdf": FileHash(1, 2, "s" * 64)}
+    journal.defer_hashes({"id1": one, "id2": {"b.pdf": FileHash(3, 4, "t" * 64)}})
+    assert _files_rows(path) == []  # not yet
+    assert journal.hashes("id1") == one  # a read writes them first
+    assert _files_rows(path) == [("id1", "a.pdf"), ("id2", "b.pdf")]
+    for use in (
+        lambda: journal.all_hashes(),
+        lambda: journal.files_with_hashes(["s" * 64]),
+        lambda: list(journal.hashes_by_dossier()),
+        lambda: len(journal.hashes_by_dossier()),
+        lambda: journal.set_hashes("id3", {}),
+    ):
+        journal.defer_hashes({"id1": {"c.pdf": FileHash(5, 6, "u" * 64)}})
+        use()
+        assert ("id1", "c.pdf") in _files_rows(path)
+        journal.set_hashes("id1", one)
+    journal.defer_hashes({"id1": {"c.pdf": FileHash(5, 6, "u" * 64)}})
+    with journal.transaction():
+        journal.forget("id1")  # written, then forgotten, in that order
+    assert _files_rows(path) == [("id2", "b.pdf")]
+
+
+def test_deferred_hashes_are_written_when_the_journal_closes(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path)
+    journal.defer_hashes({"id1": {"a.pdf": FileHash(1, 2, "s" * 64)}})
+    journal.close()
+    assert Journal(path).hashes("id1") == {"a.pdf": FileHash(1, 2, "s" * 64)}
+
+
+def test_deferred_hashes_lost_in_a_crash_are_hashed_again(tmp_path):
+    """The hashes are a cache: a pass cut before they are written leaves the journal
+    without them, and the next scan reads and hashes those files again, rightly."""
+    doc = make_doc("2026-00010")
+    write_dossier(tmp_path / "data", doc, {"a.pdf": b"premier"})
+    journal = Journal(tmp_path / "j.sqlite3")
+    first = {d.path: d for d in scan(tmp_path / "data", {}, {}).dossiers}["2026/2026-00010"]
+    record = Record(doc["id"], path=first.path, local_signature=first.signature)
+    record.local_digest = first.digest
+    with journal.transaction():
+        journal.save(record)
+    journal.defer_hashes({doc["id"]: first.hashes})
+    journal.db.close()  # the process dies: the deferred hashes are gone
+    again = Journal(tmp_path / "j.sqlite3")
+    assert again.hashes(doc["id"]) == {}
+    [rescanned] = scan(tmp_path / "data", again.records(), again.hashes_by_dossier()).dossiers
+    assert rescanned.digest == first.digest  # the signature matches: the digest is kept
+    from comptoir_agent.layout import read_dossier
+
+    fresh = read_dossier(tmp_path / "data", first.path, again.hashes(doc["id"]))
+    assert fresh.doc is not None and fresh.doc["files"] == first.doc["files"]
+
+
 def test_journal_transaction_rolls_back(tmp_path):
     journal = Journal(tmp_path / "j.sqlite3")
     with pytest.raises(RuntimeError), journal.transaction():
