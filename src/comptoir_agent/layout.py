@@ -68,9 +68,20 @@ def name_problem(name: str) -> str | None:
         return f"{name!r} contient un séparateur de chemin"
     if CONTROL_CHARS.search(name):
         return f"{name!r} contient un caractère de contrôle"
-    if len(name.encode("utf-8")) > 255:
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:  # bytes the system could not read as UTF-8 (see `printable`)
+        return f"{printable(name)!r} n'est pas un nom en UTF-8 (octets illisibles)"
+    if size > 255:
         return f"{name[:40]!r}… dépasse 255 octets"
     return None
+
+
+def printable(name: str) -> str:
+    """A name read from the disk as text, whatever its bytes: Python gives the bytes that
+    are not UTF-8 (a name from an old archive, in Latin-1) as half characters, which no
+    journal, message or request can carry; they are shown as U+FFFD here."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def dossier_dir_problem(year: Any, number: Any) -> str | None:
@@ -285,6 +296,10 @@ def scan(
             if since_flush >= FLUSH_FOLDERS:
                 since_flush = 0
                 yield None
+            if printable(rel) != rel:  # its name is no UTF-8: nothing can name it
+                problem = "nom de dossier illisible (pas en UTF-8) : renommez le dossier"
+                result.dossiers.append(LocalDossier(printable(rel), "", error=problem))
+                continue
             try:
                 json_stat, stats, refused = list_folder(folder)
             except OSError as exc:

@@ -826,3 +826,30 @@ def test_a_new_dossier_staged_by_a_cut_pass_is_swept_by_the_next(hub, station, o
     assert not staged.exists()
     assert not other.folder(doc).exists()  # deleted on the cloud: not fetched
     assert (notes / "a-garder.txt").read_text() == "à moi"
+
+
+def test_names_that_are_not_utf8_make_their_dossier_red_and_the_others_sync(hub, station):
+    """A file or a folder named in another encoding (Latin-1, from an old archive) has
+    a name no journal, message or request can carry: its dossier is red with the reason,
+    shown readable, and every other dossier goes up. It stopped the whole pass."""
+    good = make_doc("2026-00020")
+    write_dossier(station.root, good, {"rapport.pdf": b"%PDF"})
+    bad_file = make_doc("2026-00021")
+    folder = write_dossier(station.root, bad_file, {"plan.pdf": b"%PDF plan"})
+    with open(os.fsencode(folder) + b"/caf\xe9.pdf", "wb") as out:
+        out.write(b"latin-1")
+    bad_folder = make_doc("2026-00022")
+    bad_dir = os.fsencode(station.root / "2026") + b"/2026-0002\xe9"
+    os.mkdir(bad_dir)
+    with open(bad_dir + b"/dossier.json", "w", encoding="utf-8") as out:
+        json.dump(bad_folder, out)
+    result = station("sync")
+    assert result.code == 4, result.err  # attention: some dossiers are red
+    assert hub.head(good["id"]) is not None
+    assert bad_file["id"] not in hub.dossiers and bad_folder["id"] not in hub.dossiers
+    assert "'caf\ufffd.pdf' n'est pas un nom en UTF-8 (octets illisibles)" in result.err
+    assert "nom de dossier illisible (pas en UTF-8)" in result.err
+    status = station("status", "--json")
+    assert status.code in (0, 4), status.err
+    report = json.loads(status.out)
+    assert report["counts"]["red"] == 2 and report["counts"]["green"] == 1
