@@ -34,6 +34,20 @@ def test_a_lone_surrogate_in_a_push_is_refused_naming_where(people, half):
     assert "U+D" in error["details"][0]["problem"]
 
 
+def test_half_a_character_as_raw_bytes_is_refused_too(people):
+    """json.loads lets the bytes of a lone surrogate through (ED A0 80, no escape)."""
+    station = pair_station(people)
+    doc = document()
+    item = {"id": doc["id"], "base_rev": None, "rev": "1-" + "0" * 32, "document": doc}
+    body = json.dumps({"dossiers": [item]}).encode().replace(b"Beffroi", b"Beff\xed\xa0\x80")
+    with nothing_changes():
+        response = station.client().post(
+            station.url("dossiers/push"), body, content_type="application/json"
+        )
+    assert response.status_code == 422, response.content
+    assert response.json()["details"][0]["where"] == "body.dossiers.0.document.client.name"
+
+
 def test_a_lone_surrogate_in_a_member_name_is_refused(people):
     client = people["admin"].api()
     before = Membership.objects.count()

@@ -123,11 +123,12 @@ class StrictParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         data = super().parse_body(request)
-        # JSON carries both only as escapes (a raw control character is not valid in a
-        # string, a raw surrogate is not UTF-8): a body without them needs no walk
+        # JSON carries U+0000 only as an escape (a raw control character is not valid in
+        # a string), a lone surrogate as an escape or as its three bytes (ED A0 80 to ED
+        # BF BF, which json.loads lets through): a body without them needs no walk
         # (thousands of values in a station's push).
         body = request.body
-        if b"\\u" in body and _SUSPECT_ESCAPE.search(body):
+        if (b"\\u" in body or b"\xed" in body) and _SUSPECT.search(body):
             refuse_unstorable(data, ["body"])
         return data
 
@@ -142,7 +143,7 @@ class StrictParser(Parser):
         return result
 
 
-_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
