@@ -648,7 +648,7 @@ def document_problem(doc: Any, ident: str) -> str | None:
 def folder_id(folder: Path) -> str | None:
     try:
         doc = json.loads((folder / DOSSIER_FILE).read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     ident = doc.get("id") if isinstance(doc, dict) else None
     return ident if isinstance(ident, str) else None

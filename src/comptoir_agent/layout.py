@@ -192,6 +192,9 @@ class _Pending:
         except (ValueError, UnicodeDecodeError) as exc:
             self.parse_error = f"dossier.json n'est pas du JSON valide : {exc}"
             return
+        except RecursionError:  # "[[[[…" nested beyond what the parser follows
+            self.parse_error = "dossier.json n'est pas du JSON valide : trop imbriqué"
+            return
         where = lone_surrogate(self.raw, self.parsed)
         if where is not None:
             self.parse_error = (
@@ -362,7 +365,7 @@ def _read_identity(folder: Path, dossier: LocalDossier) -> None:
     """Best effort: the id and number of a dossier that will not be synced."""
     try:
         doc = json.loads((folder / DOSSIER_FILE).read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return
     if isinstance(doc, dict):
         _take_identity(doc, dossier)

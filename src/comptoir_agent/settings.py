@@ -48,6 +48,8 @@ def read_section(folder: Path, section: str) -> dict[str, Any]:
         raise SettingsError(f"Fichier introuvable : {path}") from exc
     except (OSError, ValueError) as exc:
         raise SettingsError(f"{path} illisible : {exc}") from exc
+    except RecursionError as exc:
+        raise SettingsError(f"{path} illisible : JSON trop imbriqué") from exc
     if not isinstance(value, dict):
         raise SettingsError(f"{path} doit contenir un objet JSON")
     return value

@@ -128,6 +128,20 @@ def test_a_whole_pair_escaped_is_one_character(tmp_path):
     assert found.error is None and found.doc["client"]["name"] == "Agence \U0001f3e0"
 
 
+def test_a_dossier_json_nested_too_deep_makes_its_dossier_red_and_the_scan_goes_on(tmp_path):
+    """json.loads gives up past about a thousand levels with a RecursionError, which is no
+    ValueError: it stopped the whole scan."""
+    write_dossier(tmp_path, make_doc("2026-00011"))
+    deep = tmp_path / "2026" / "2026-00012"
+    deep.mkdir(parents=True)
+    (deep / "dossier.json").write_text('{"client": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    found = {d.path: d for d in scan(tmp_path, {}, {}).dossiers}
+    assert found["2026/2026-00011"].error is None
+    assert found["2026/2026-00012"].error == (
+        "dossier.json n'est pas du JSON valide : trop imbriqué"
+    )
+
+
 def test_control_character_in_a_file_name_makes_the_dossier_red(tmp_path):
     doc = make_doc("2026-00006")
     write_dossier(tmp_path, doc, {"bad\x01name.pdf": b"x"})

@@ -138,3 +138,13 @@ def test_pull_never_overwrites_an_unmergeable_local_file(hub, station):
 def test_push_of_a_missing_file_is_a_usage_error(station):
     result = station("settings", "push", "--sections", "company")
     assert result.code == 1 and "introuvable" in result.err
+
+
+def test_a_settings_file_nested_too_deep_is_a_clear_error(station):
+    folder = station.root / "Parametres"
+    folder.mkdir()
+    (folder / "company.json").write_text("[" * 100_000 + "]" * 100_000)
+    result = station("settings", "push", "--sections", "company")
+    assert result.code == 1, result.err
+    assert "company.json illisible : JSON trop imbriqué" in result.err
+    assert "Traceback" not in result.err
