@@ -73,3 +73,24 @@ def test_a_whole_pair_is_a_character_and_is_kept(people):
     assert response.json()["results"][0]["status"] == "accepted", response.content
     dossier = Dossier.objects.get(public_id=doc["id"])
     assert dossier.ordering_party.display_name == "Agence 🏠 du Beffroi"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"display_name": "Zoe",\n "role": }', "ligne 2, colonne 10"),
+        (b'{"display_name": "Zo\xe9", "role": "admin"}', "pas du texte UTF-8 (octet 20)"),
+        (b'{"display_name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "trop profondément"),
+    ],
+    ids=["json", "utf-8", "nested"],
+)
+def test_a_body_that_does_not_read_says_where_in_french(people, body, problem):
+    client = people["admin"].api()
+    before = Membership.objects.count()
+    response = client.post(f"{API}/members", body, content_type="application/json")
+    assert response.status_code == 422, response.content
+    error = response.json()
+    assert error["code"] == "invalid_input"
+    assert error["details"][0]["where"] == "body"
+    assert problem in error["details"][0]["problem"]
+    assert Membership.objects.count() == before

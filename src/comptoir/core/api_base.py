@@ -9,6 +9,7 @@ checks the role matrix (403), before the handler runs with the membership.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import typing
 from collections.abc import Callable
@@ -122,7 +123,13 @@ class StrictParser(Parser):
     """
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        data = super().parse_body(request)
+        try:
+            data = super().parse_body(request)
+        except ValueError as exc:  # JSON, or UTF-8, that does not read
+            raise NinjaValidationError([{"loc": ["body"], "msg": _unreadable(exc)}]) from None
+        except RecursionError:  # "[[[[…" nested beyond what the parser follows
+            message = _("The body is not valid JSON: it is nested too deep.")
+            raise NinjaValidationError([{"loc": ["body"], "msg": message}]) from None
         # JSON carries U+0000 only as an escape (a raw control character is not valid in
         # a string), a lone surrogate as an escape or as its three bytes (ED A0 80 to ED
         # BF BF, which json.loads lets through): a body without them needs no walk
@@ -141,6 +148,17 @@ class StrictParser(Parser):
             result[key] = values if key in list_fields or len(values) > 1 else values[0]
             refuse_unstorable([key, *values], ["query", key])
         return result
+
+
+def _unreadable(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return _("The body is not valid JSON: line %(line)s, column %(column)s.") % {
+            "line": exc.lineno,
+            "column": exc.colno,
+        }
+    if isinstance(exc, UnicodeDecodeError):
+        return _("The body is not UTF-8 text (byte %(position)s).") % {"position": exc.start}
+    return _("The body is not valid JSON.")
 
 
 _SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
