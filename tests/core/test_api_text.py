@@ -94,3 +94,34 @@ def test_a_body_that_does_not_read_says_where_in_french(people, body, problem):
     assert error["details"][0]["where"] == "body"
     assert problem in error["details"][0]["problem"]
     assert Membership.objects.count() == before
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_and_are_refused(people, constant):
+    """Python's json reads them, no JSON holds them: PostgreSQL refused them (a 500) and
+    SQLite's check made a station's push answer "retry" forever."""
+    station = pair_station(people)
+    doc = document(custom_fields={"surface": "__here__"})
+    item = {"id": doc["id"], "base_rev": None, "rev": "1-" + "0" * 32, "document": doc}
+    body = json.dumps({"dossiers": [item]}).replace('"__here__"', constant)
+    with nothing_changes():
+        response = station.client().post(
+            station.url("dossiers/push"), body, content_type="application/json"
+        )
+    assert response.status_code == 422, response.content
+    assert response.json()["details"][0] == {
+        "where": "body",
+        "problem": f"Le corps de la requête n'est pas un JSON valide : {constant} "
+        "n'est pas un nombre JSON.",
+    }
+
+
+def test_a_settings_bundle_with_nan_is_refused_the_same_way(people):
+    from tests.bundles.test_api import push
+    from tests.bundles.test_api import station as bundle_station
+
+    client = bundle_station(people["tech_all"])
+    with nothing_changes():
+        response = push(client, b'{"sections": {"company": {"capital": NaN}}}')
+    assert response.status_code == 422, response.content
+    assert "NaN n'est pas un nombre JSON" in response.json()["details"][0]["problem"]

@@ -7,7 +7,6 @@ organisation and rights are checked, so a refused caller's bytes are never read.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +22,14 @@ from comptoir.accounts.models import acting_user
 from comptoir.bundles import services
 from comptoir.bundles.models import SettingsBundle
 from comptoir.bundles.sections import SECTIONS
-from comptoir.core.api_base import ErrorOut, InSchema, OutSchema, org_endpoint, refuse_unstorable
+from comptoir.core.api_base import (
+    ErrorOut,
+    InSchema,
+    OutSchema,
+    org_endpoint,
+    parse_json,
+    refuse_unstorable,
+)
 from comptoir.core.errors import Forbidden
 from comptoir.core.models import Membership
 from comptoir.core.roles import Action, Resource
@@ -122,12 +128,7 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
     raw = request.read(limit + 1)
     if len(raw) > limit:
         raise services.BundleTooLarge(declared or len(raw))
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise NinjaValidationError(
-            [{"loc": ["body"], "msg": _("The body is not valid JSON.")}]
-        ) from None
+    data = parse_json(raw)
     refuse_unstorable(data, ["body"])  # as everywhere else
     try:
         payload = SettingsPushIn.model_validate(data)

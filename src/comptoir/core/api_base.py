@@ -123,13 +123,7 @@ class StrictParser(Parser):
     """
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        try:
-            data = super().parse_body(request)
-        except ValueError as exc:  # JSON, or UTF-8, that does not read
-            raise NinjaValidationError([{"loc": ["body"], "msg": _unreadable(exc)}]) from None
-        except RecursionError:  # "[[[[…" nested beyond what the parser follows
-            message = _("The body is not valid JSON: it is nested too deep.")
-            raise NinjaValidationError([{"loc": ["body"], "msg": message}]) from None
+        data: dict[str, Any] = parse_json(request.body)
         # JSON carries U+0000 only as an escape (a raw control character is not valid in
         # a string), a lone surrogate as an escape or as its three bytes (ED A0 80 to ED
         # BF BF, which json.loads lets through): a body without them needs no walk
@@ -148,6 +142,33 @@ class StrictParser(Parser):
             result[key] = values if key in list_fields or len(values) > 1 else values[0]
             refuse_unstorable([key, *values], ["query", key])
         return result
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body read as JSON, or a 422 (`invalid_input`) that says why in French:
+    not JSON (with the line and column), not UTF-8, nested too deep, or holding NaN or
+    Infinity (which Python reads and no JSON holds)."""
+    try:
+        return json.loads(raw, parse_constant=_not_a_number)
+    except _NotANumber as exc:
+        message = _("The body is not valid JSON: %(constant)s is not a JSON number.") % {
+            "constant": exc.args[0]
+        }
+    except ValueError as exc:  # JSON, or UTF-8, that does not read
+        message = _unreadable(exc)
+    except RecursionError:  # "[[[[…" nested beyond what the parser follows
+        message = _("The body is not valid JSON: it is nested too deep.")
+    raise NinjaValidationError([{"loc": ["body"], "msg": message}])
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _not_a_number(constant: str) -> Any:
+    """NaN, Infinity and -Infinity, which Python's json reads but no JSON holds (PostgreSQL
+    refused them: a 500; SQLite's check made a push "retry" forever)."""
+    raise _NotANumber(constant)
 
 
 def _unreadable(exc: ValueError) -> str:
