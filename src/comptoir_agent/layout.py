@@ -188,7 +188,12 @@ class _Pending:
 
     def parse(self) -> None:
         try:
-            self.parsed = json.loads(self.raw)
+            self.parsed = json.loads(self.raw, parse_constant=_not_a_number)
+        except _NotANumber as exc:  # Python reads it, no JSON holds it (the hub refuses it)
+            self.parse_error = (
+                f"dossier.json n'est pas du JSON valide : {exc.args[0]} n'est pas un nombre"
+            )
+            return
         except (ValueError, UnicodeDecodeError) as exc:
             self.parse_error = f"dossier.json n'est pas du JSON valide : {exc}"
             return
@@ -201,6 +206,14 @@ class _Pending:
                 f"dossier.json : texte invalide dans {where} "
                 "(une moitié de caractère isolée, pas de l'Unicode)"
             )
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _not_a_number(constant: str) -> Any:
+    raise _NotANumber(constant)  # NaN, Infinity, -Infinity
 
 
 def signature_of(json_stat: os.stat_result, stats: list[FileStat]) -> str:

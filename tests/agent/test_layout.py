@@ -142,6 +142,19 @@ def test_a_dossier_json_nested_too_deep_makes_its_dossier_red_and_the_scan_goes_
     )
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_in_a_dossier_json_makes_its_dossier_red(tmp_path, constant):
+    """Python reads NaN and Infinity, JSON has no such number and the hub refuses a body
+    holding one: the whole push of 500 dossiers would fail for one of them."""
+    doc = make_doc("2026-00013", custom_fields={"surface": "__here__"})
+    folder = write_dossier(tmp_path, doc)
+    raw = (folder / "dossier.json").read_text(encoding="utf-8")
+    (folder / "dossier.json").write_text(raw.replace('"__here__"', constant), encoding="utf-8")
+    [found] = scan(tmp_path, {}, {}).dossiers
+    assert found.error == f"dossier.json n'est pas du JSON valide : {constant} n'est pas un nombre"
+    assert found.doc is None
+
+
 def test_control_character_in_a_file_name_makes_the_dossier_red(tmp_path):
     doc = make_doc("2026-00006")
     write_dossier(tmp_path, doc, {"bad\x01name.pdf": b"x"})
