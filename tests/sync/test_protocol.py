@@ -308,3 +308,19 @@ def test_a_file_hash_ending_in_a_line_break_is_invalid_not_missing(station):
     assert (result["status"], result["code"]) == ("rejected", "invalid")
     assert result["details"]["errors"][0]["loc"] == ["files", 0, "sha256"]
     assert not Dossier.objects.filter(public_id=doc["id"]).exists()
+
+
+def test_a_file_size_other_than_the_hubs_is_invalid_and_nothing_is_written(station):
+    """The hub has the bytes: a size that differs from them is refused, naming the file
+    (it was recorded as it came; a size over 2^63 was a 500)."""
+    assert station.batch([b"%PDF rapport", b"plan"]).status_code == 200
+    for size in (999, 10**20, 0):
+        doc = document(files=[b"%PDF rapport", b"plan"])
+        doc["files"][1]["size"] = size
+        result = station.push(item(doc)).json()["results"][0]
+        assert (result["status"], result["code"]) == ("rejected", "invalid"), result
+        [error] = result["details"]["errors"]
+        assert error == {"loc": ["files", 1, "size"], "msg": "the hub holds this file with 4 bytes"}
+        assert not Dossier.objects.filter(public_id=doc["id"]).exists()
+    doc = document(files=[b"%PDF rapport", b"plan"])
+    assert station.push(item(doc)).json()["results"][0]["status"] == "accepted"

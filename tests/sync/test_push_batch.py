@@ -241,7 +241,7 @@ def _planned(people: Any, docs: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
     pair_station(people)
     station = Station.objects.get(organization=people["admin"].org)
     materializer = exchange.Materializer(station.organization)
-    checked = [services._check_item(item(doc), set()) for doc in docs]
+    checked = [services._check_item(item(doc), {}) for doc in docs]
     answered, creation = services._plan_creation(station, checked, materializer, "station:x")
     assert answered == {} and creation is not None
     return station, materializer, creation

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
@@ -548,15 +548,15 @@ def push(station: Station, items: list[dict[str, Any]]) -> list[PushResult]:
         for entry in (item["document"].get("files") or [])
         if isinstance(entry, dict)
     }
-    known = set(
+    stored = dict(
         Blob.objects.filter(
             organization=org,
             sha256__in=one_of([h for h in hashes if isinstance(h, str)]),
             purged_at__isnull=True,  # bytes removed by a clean-up must be sent again
-        ).values_list("sha256", flat=True)
+        ).values_list("sha256", "size")
     )
     # A file a restricted station may not name is one the hub does not have, for it.
-    known = nameable_hashes(station, known)
+    known = {sha: stored[sha] for sha in nameable_hashes(station, stored)}
     materializer = exchange.Materializer(org)
     checked = [_check_item(item, known) for item in items]  # no database: once per item
     # Reads only, and no lock: the new dossiers' rows, while another push may be writing
@@ -616,9 +616,10 @@ def _hold_keys(station: Station, keys: Iterable[int]) -> None:
     )
 
 
-def _check_item(item: dict[str, Any], known: set[str]) -> Checked:
+def _check_item(item: dict[str, Any], known: Mapping[str, int]) -> Checked:
     """What can be said of a pushed item without the database: its rejection, or
-    (id, document, rev, base_rev)."""
+    (id, document, rev, base_rev). `known`: the size of each file the hub has for the
+    station, by SHA-256."""
     item_id = str(item.get("id", ""))
     document = item.get("document")
     rev = item.get("rev")
@@ -643,7 +644,26 @@ def _check_item(item: dict[str, Any], known: set[str]) -> Checked:
             _("`rev` does not match the document and its base (see the protocol)."),
             expected=exchange.revision_id(document, base_rev),
         )
-    missing = sorted({entry["sha256"] for entry in document.get("files", [])} - known)
+    files = document.get("files", [])
+    # The bytes are the hub's: a size the station gives is checked against them (a wrong
+    # one was recorded as it came, and a number over 2^63 was a 500).
+    wrong = [
+        {
+            "loc": ["files", index, "size"],
+            "msg": f"the hub holds this file with {known[entry['sha256']]} bytes",
+        }
+        for index, entry in enumerate(files)
+        if entry["sha256"] in known and known[entry["sha256"]] != entry["size"]
+    ]
+    if wrong:
+        return _rejected(
+            item_id,
+            "invalid",
+            _("The dossier document is not valid: %s")
+            % "; ".join(f"files.{e['loc'][1]}.size: {e['msg']}" for e in wrong),
+            errors=wrong,
+        )
+    missing = sorted({entry["sha256"] for entry in files} - known.keys())
     if missing:
         return _rejected(
             item_id,
