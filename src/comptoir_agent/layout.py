@@ -472,6 +472,12 @@ def _hash_pending(
                 left[id(item)] -= 1
                 hashes = item.dossier.hashes
                 assert hashes is not None
+                if sha is None and problem == CHANGING:
+                    item.dossier.error = (
+                        f"fichier {stat.name!r} en cours d'écriture pendant la lecture : "
+                        "il sera relu au prochain passage"
+                    )
+                    continue
                 if sha is None:
                     item.dossier.error = f"fichier illisible {stat.name!r} : {problem}"
                     continue
@@ -598,16 +604,20 @@ def _hash_group(
 ) -> list[tuple[str | None, str, bytes | None]]:
     """(sha256, "", bytes kept) or (None, why it could not be read, None) for each
     (path, size listed), in order; the bytes of a file of at most `keep` bytes are kept
-    (see hash_and_keep)."""
+    (see hash_and_keep). A file whose size changed since it was listed is being written:
+    its hash is not the listed size's (CHANGING)."""
     done: list[tuple[str | None, str, bytes | None]] = []
     for path, expected in files:
         try:
-            sha, _, data = hash_and_keep(path, keep, expected)
+            sha, size, data = hash_and_keep(path, keep, expected)
         except OSError as exc:
             done.append((None, str(exc), None))
             continue
-        done.append((sha, "", data))
+        done.append((sha, "", data) if size == expected else (None, CHANGING, None))
     return done
+
+
+CHANGING = "changing"
 
 
 def _build(item: _Pending) -> None:

@@ -155,6 +155,32 @@ def test_nan_in_a_dossier_json_makes_its_dossier_red(tmp_path, constant):
     assert found.doc is None
 
 
+def test_a_file_written_while_it_is_read_waits_for_the_next_pass(tmp_path, monkeypatch):
+    """A file whose size changed between the listing and the reading is being written
+    (by the field software): its hash is not of the size listed, so its dossier waits
+    for the next pass instead of going up with a size the hub would refuse."""
+    from comptoir_agent import layout
+
+    doc = make_doc("2026-00014")
+    write_dossier(tmp_path, doc, {"a.pdf": b"debut", "b.pdf": b"stable"})
+    listed = layout.list_folder
+
+    def grown_since(folder):
+        json_stat, stats, refused = listed(folder)
+        stats = [s._replace(size=s.size - 1) if s.name == "a.pdf" else s for s in stats]
+        return json_stat, stats, refused
+
+    monkeypatch.setattr(layout, "list_folder", grown_since)
+    [found] = scan(tmp_path, {}, {}).dossiers
+    assert found.error == (
+        "fichier 'a.pdf' en cours d'écriture pendant la lecture : il sera relu au prochain passage"
+    )
+    assert found.doc is None and "a.pdf" not in (found.hashes or {})
+    monkeypatch.setattr(layout, "list_folder", listed)
+    [again] = scan(tmp_path, {}, {}).dossiers
+    assert again.error is None and again.doc is not None
+
+
 def test_control_character_in_a_file_name_makes_the_dossier_red(tmp_path):
     doc = make_doc("2026-00006")
     write_dossier(tmp_path, doc, {"bad\x01name.pdf": b"x"})
