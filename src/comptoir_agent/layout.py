@@ -599,6 +599,10 @@ def _grouped(jobs: Iterable[_Job | None]) -> Iterator[list[_Job]]:
         yield group
 
 
+# `_hash_group`'s reason for a file whose size changed while it was read
+CHANGING = "changing"
+
+
 def _hash_group(
     files: list[tuple[str, int]], keep: int = 0
 ) -> list[tuple[str | None, str, bytes | None]]:
@@ -615,9 +619,6 @@ def _hash_group(
             continue
         done.append((sha, "", data) if size == expected else (None, CHANGING, None))
     return done
-
-
-CHANGING = "changing"
 
 
 def _build(item: _Pending) -> None:

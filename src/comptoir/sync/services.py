@@ -1476,11 +1476,12 @@ def store_batch(org: Organization, stream: BinaryIO, length: int) -> dict[str, l
         )
         new = {sha: data for sha, data in payloads.items() if sha not in have}
         sizes = {sha: len(data) for sha, data in new.items()}
-        _reserve(org, sum(sizes.values()), check_only=True)
+        size = sum(sizes.values())
+        _reserve(org, size, check_only=True)
         blobs.put_many(org, new)
     with transaction.atomic():  # the blobs and the bytes they count, or neither
         duplicate = _register_blobs(org, sizes)
-        _reserve(org, sum(sizes.values()) - duplicate)
+        _reserve(org, size - duplicate)
     return {"stored": list(sizes), "existing": [sha for sha in payloads if sha in have]}
 
 
