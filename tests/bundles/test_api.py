@@ -105,11 +105,27 @@ def test_malformed_bodies_answer_422(people):
         ["sections"],
         {"sections": {"dropdowns": {"pieces": {"label": "P\x00"}}}},
         b'{"sections": {"dropdowns": {"pieces": {"label": "P\\ud800"}}}}',  # half a character
+        b'{"sections": {"company": {"name": "Acme", "capital": NaN}}}',  # not a JSON number
     ):
         with nothing_changes():
             response = push(client, body)
         assert response.status_code == 422, (body, response.content)
         assert response.json()["code"] == "invalid_input"
+
+
+def test_nan_in_a_bundle_is_refused_as_not_json(people):
+    """Python reads NaN; JSON has no such number, and PostgreSQL refused it with a 500."""
+    client = station(people["tech_all"])
+    with nothing_changes():
+        response = push(client, b'{"sections": {"company": {"x": NaN}}}')
+    assert response.status_code == 422, response.content
+    assert response.json()["details"] == [
+        {
+            "where": "body",
+            "problem": "Le corps de la requête n'est pas un JSON valide : NaN n'est pas un "
+            "nombre JSON.",
+        }
+    ]
 
 
 def test_a_body_over_5_mb_answers_413_without_being_kept(people):

@@ -114,14 +114,3 @@ def test_nan_and_infinity_are_not_json_and_are_refused(people, constant):
         "problem": f"Le corps de la requête n'est pas un JSON valide : {constant} "
         "n'est pas un nombre JSON.",
     }
-
-
-def test_a_settings_bundle_with_nan_is_refused_the_same_way(people):
-    from tests.bundles.test_api import push
-    from tests.bundles.test_api import station as bundle_station
-
-    client = bundle_station(people["tech_all"])
-    with nothing_changes():
-        response = push(client, b'{"sections": {"company": {"capital": NaN}}}')
-    assert response.status_code == 422, response.content
-    assert "NaN n'est pas un nombre JSON" in response.json()["details"][0]["problem"]
